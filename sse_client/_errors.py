@@ -1,0 +1,108 @@
+"""Every exception sse_client raises on purpose.
+
+::
+
+    SSEError                  base class: catch this to catch everything below
+    ├── ResponseError         the server answered, but not with an event stream
+    │                         (a status other than 200/204, or a wrong Content-Type);
+    │                         carries .response; the standard does not reconnect
+    ├── ReconnectError        reconnection gave up (attempts or time ran out);
+    │                         __cause__ is the last underlying failure
+    └── EventTooLarge         one event (or one line) exceeded max_event_size
+
+    RuntimeError              misuse: iterating a closed source, feeding a closed parser
+
+Parse problems are not errors: the standard ignores malformed lines, and so do we.
+This module imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["EventTooLarge", "ReconnectError", "ResponseError", "SSEError"]
+
+#: How many bytes of a rejected response's body an error keeps for its message.
+BODY_PREVIEW_SIZE = 512
+
+
+class SSEError(Exception):
+    """Base class of every error sse_client raises on purpose.
+
+    Example:
+        >>> issubclass(ResponseError, SSEError)
+        True
+    """
+
+
+class ResponseError(SSEError):
+    """The server answered, but not with an event stream.
+
+    Raised for a status other than 200 (and 204, which ends a stream cleanly) or for a
+    200 whose Content-Type is not ``text/event-stream``. The standard says this *fails
+    the connection*: nothing reconnects. Check the URL, the credentials or the request
+    body; :attr:`response` tells what the server said.
+
+    Attributes:
+        response: The response, already closed. Its status and headers are readable.
+        body_preview: Up to 512 bytes of the body, decoded leniently ("" if unread).
+
+    Example:
+        >>> try:
+        ...     ...  # for event in EventSource(url): ...
+        ... except ResponseError as exc:
+        ...     print(exc.response.status_code, exc.body_preview)
+    """
+
+    def __init__(self, message: str, *, response: httpx.Response, body_preview: str = "") -> None:
+        super().__init__(message)
+        self.response = response
+        self.body_preview = body_preview
+
+    @property
+    def status_code(self) -> int:
+        """The response's HTTP status code."""
+        return self.response.status_code
+
+
+class ReconnectError(SSEError):
+    """Reconnection gave up: the configured attempts or time ran out.
+
+    ``__cause__`` is the last failure (a network error, an idle timeout, a retryable
+    status). Raise the limits, or look at the cause.
+
+    Attributes:
+        attempts: How many connection attempts were made in the failing run.
+
+    Example:
+        >>> err = ReconnectError("gave up after 3 attempts", attempts=3)
+        >>> err.attempts
+        3
+    """
+
+    def __init__(self, message: str, *, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class EventTooLarge(SSEError):
+    """One event's data, or one line, grew past ``max_event_size`` characters.
+
+    A hostile or broken server can send an endless line; this bounds the memory a
+    stream may take. Raise ``max_event_size`` (or pass ``None``) if the events are
+    legitimately that large.
+
+    Attributes:
+        limit: The ``max_event_size`` that was exceeded.
+
+    Example:
+        >>> EventTooLarge(limit=10).limit
+        10
+    """
+
+    def __init__(self, message: str = "", *, limit: int) -> None:
+        super().__init__(message or f"an event or line exceeded max_event_size={limit}")
+        self.limit = limit

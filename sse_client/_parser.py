@@ -1,0 +1,347 @@
+"""The sans-I/O event-stream parser: bytes in, events out.
+
+Rule: this module does no I/O and imports neither httpx nor anyio nor tenacity. It
+is driven by whoever has the bytes (our clients, a user's own loop, a test).
+
+Theory of operation
+-------------------
+Each call to :meth:`EventStreamParser.feed` goes through four C-speed steps and one
+Python loop that runs once per *event*, not per byte:
+
+1. **Decode.** ``_codecs.utf_8_decode`` with ``"replace"`` decodes what it can; the
+   one to three bytes of a character split across reads wait in ``_undecoded`` for
+   the next call (spec: P-UTF8). The first decoded character is dropped if it is a
+   BOM (P-BOM).
+2. **Normalise line endings.** Only when the text holds a CR: CRLF and lone CR
+   become LF (P-EOL). A CR that ends the text has already ended its line, so events
+   it completes are dispatched now; we only remember to drop one LF if the next read
+   starts with it (P-CR-SPLIT). Nothing else ends a line (P-NOSPLIT): we never call
+   ``str.splitlines()``.
+3. **Cut off the partial line.** Everything after the last LF is an unfinished line;
+   it waits, as a list of pieces (so a long line arriving in small reads is never
+   re-copied), until a read brings its LF.
+4. **Split into blocks.** The complete lines are split on ``"\\n\\n"``. Every piece
+   but the last is an event block followed by a blank line. Several blank lines in a
+   row act as one: after the first, the buffers are empty and the stream's last
+   event ID already equals the buffer, so the others change nothing (P-BLANK, D-*).
+5. **Interpret fields** line by line within a block (P-FIELD ... F-OTHER) and
+   dispatch at its end. The lines of the last, unfinished block are interpreted at
+   once too, so a ``retry:`` takes effect as soon as its line is read (F-RETRY); its
+   buffers wait for the blank line.
+
+Spec tags (``# spec: X``) refer to the project's restatement of the WHATWG rules.
+"""
+
+from __future__ import annotations
+
+import re
+from _codecs import utf_8_decode
+from collections.abc import Callable
+from typing import Final
+
+from ._errors import EventTooLarge
+from ._models import ServerSentEvent
+
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "EventStreamParser"]
+
+#: The default bound on one event's data and on one line, in characters (1 MiB of ASCII).
+DEFAULT_MAX_EVENT_SIZE: Final = 1 << 20
+
+# Building a frozen dataclass through its __init__ costs about twice as much as
+# setting its slots directly; the parser builds one object per event, so it takes
+# the short way. The result is an ordinary, equal, immutable ServerSentEvent.
+_new_event = ServerSentEvent.__new__
+_set_event = ServerSentEvent.event.__set__  # type: ignore[attr-defined]
+_set_data = ServerSentEvent.data.__set__  # type: ignore[attr-defined]
+_set_id = ServerSentEvent.id.__set__  # type: ignore[attr-defined]
+_set_retry = ServerSentEvent.retry.__set__  # type: ignore[attr-defined]
+
+
+#: Retry values with more digits than this saturate at ``10**18 - 1`` ms (30 million
+#: years): exact enough for any client, and ``int()`` stays cheap on hostile input.
+_MAX_RETRY_DIGITS: Final = 18
+
+
+def _milliseconds(digits: str) -> int:
+    """The value of a valid ``retry:`` field (ASCII digits only)."""
+    if len(digits) > _MAX_RETRY_DIGITS:
+        return 10**_MAX_RETRY_DIGITS - 1
+    return int(digits)
+
+
+# The scanner. At a block start (a non-empty line), exactly one branch matches, so the
+# matches tile the text with nothing skipped:
+#   - the common block, cut into fields in C: an optional "id:" line, an optional
+#     "event:" line, an optional "id:" line, one "data:" line, then blank lines.
+#     (spec: P-FIELD -- " ?" drops one leading space; an id holding NUL is not common.)
+#     The id groups keep their "id:" so that an empty id is told from a missing one.
+#   - any other block: its lines, each with its LF, then the blank lines after it
+#     (none if the block is unfinished).
+_scan_blocks = re.compile(
+    r"(?:(id:[^\n\0]*)\n)?(?:event: ?([^\n]*)\n)?(?:(id:[^\n\0]*)\n)?data: ?([^\n]*)\n\n+"
+    r"|((?:[^\n]+\n)+)(\n*)"
+).findall
+
+
+def _make_event(event: str, data: str, id: str, retry: int | None) -> ServerSentEvent:
+    obj = _new_event(ServerSentEvent)
+    _set_event(obj, event)
+    _set_data(obj, data)
+    _set_id(obj, id)
+    _set_retry(obj, retry)
+    return obj
+
+
+class EventStreamParser:
+    """An incremental parser for ``text/event-stream`` bodies, exactly as the standard says.
+
+    Feed it the body's bytes in any chunking; it returns the events each chunk
+    completes. It keeps the stream's state (:attr:`last_event_id`,
+    :attr:`reconnection_time`) for whoever reconnects. Use a new parser for each
+    connection, seeded with the previous one's ``last_event_id``.
+
+    Args:
+        last_event_id: The stream's initial last event ID (for a resumed stream).
+        max_event_size: The most characters one event's data, or one line, may hold;
+            ``None`` for no limit. Crossing it raises :class:`EventTooLarge`.
+        on_comment: Called with the text after the ``:`` of every comment line
+            (servers send them as keep-alives), as the line is read.
+
+    Example:
+        >>> parser = EventStreamParser()
+        >>> parser.feed(b"event: greeting\\ndata: hel")
+        []
+        >>> parser.feed(b"lo\\n\\n")
+        [ServerSentEvent(event='greeting', data='hello')]
+    """
+
+    def __init__(
+        self,
+        *,
+        last_event_id: str = "",
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+        on_comment: Callable[[str], object] | None = None,
+    ) -> None:
+        if max_event_size is not None and max_event_size < 1:
+            raise ValueError(f"max_event_size must be positive or None, got {max_event_size!r}")
+        #: The stream's last event ID: what a reconnection sends as ``Last-Event-ID``.
+        self.last_event_id: str = last_event_id
+        #: The reconnection time in seconds from the last valid ``retry:`` field, if any.
+        self.reconnection_time: float | None = None
+        self._limit = max_event_size
+        self._on_comment = on_comment
+        self._closed = False
+        self._error: EventTooLarge | None = None  # set once a limit was crossed
+        self._started = False  # has the first character (a possible BOM) been seen?
+        self._undecoded = b""  # the start of a UTF-8 character split across reads
+        self._skip_lf = False  # the last text ended with CR: drop one LF that follows
+        self._line: list[str] = []  # pieces of the unfinished last line
+        self._line_size = 0
+        # The buffers of the event being read (spec: "data buffer", "event type
+        # buffer", "last event ID buffer"), plus the block's valid retry value.
+        self._data: list[str] = []
+        self._data_size = 0
+        self._event = ""
+        self._id_buffer = last_event_id
+        self._retry: int | None = None
+
+    def feed(self, data: bytes) -> list[ServerSentEvent]:
+        """Parse the next bytes of the stream.
+
+        Returns:
+            The events whose blank line these bytes completed, in order (often none).
+
+        Raises:
+            EventTooLarge: An event's data or a line grew past ``max_event_size``.
+            RuntimeError: The parser was closed.
+        """
+        if self._closed:
+            if self._error is not None:
+                raise self._error
+            raise RuntimeError("this parser is closed; use a new one for a new stream")
+        if self._undecoded:
+            data = self._undecoded + data
+        # spec: P-UTF8 -- decode with replacement; keep an incomplete last character.
+        text, used = utf_8_decode(data, "replace", False)
+        self._undecoded = data[used:] if used != len(data) else b""
+        if not text:
+            return []
+        if not self._started:
+            self._started = True
+            if text[0] == "\ufeff":  # spec: P-BOM -- only at the very start
+                text = text[1:]
+                if not text:
+                    return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if text[0] == "\n":  # spec: P-CR-SPLIT -- the LF of a CRLF cut in two
+                text = text[1:]
+                if not text:
+                    return []
+        if "\r" in text:
+            # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now.
+            self._skip_lf = text[-1] == "\r"
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+
+        end = text.rfind("\n") + 1
+        if not end:
+            self._line.append(text)
+            self._line_size += len(text)
+            if self._limit is not None and self._line_size > self._limit:
+                self._too_large()
+            return []
+        if self._line:
+            self._line.append(text[:end])
+            body = "".join(self._line)
+            self._line = []
+        else:
+            body = text[:end]
+        if end != len(text):
+            rest = text[end:]
+            self._line = [rest]
+            self._line_size = len(rest)
+            if self._limit is not None and self._line_size > self._limit:
+                self._too_large()
+        else:
+            self._line_size = 0
+        return self._process(body)
+
+    def close(self) -> list[ServerSentEvent]:
+        """Mark the end of the stream.
+
+        spec: D-EOF -- an event whose blank line never came is discarded, and so is an
+        unfinished last line; the last event ID is left as the last dispatch set it.
+        A ``retry:`` already read has taken effect. Closing twice is harmless.
+
+        Returns:
+            Always an empty list: no event is completed by the end of the stream. The
+            return value keeps ``close`` symmetrical with :meth:`feed` for drivers.
+        """
+        self._closed = True
+        self._undecoded = b""
+        self._line = []
+        self._data = []
+        return []
+
+    # -- Interpreting lines ------------------------------------------------------------
+
+    def _process(self, body: str) -> list[ServerSentEvent]:
+        """Interpret ``body``: whole lines, each ending in LF, starting at a line start."""
+        events: list[ServerSentEvent] = []
+        if body[0] == "\n":
+            # A blank line first: it ends the event that earlier reads left unfinished.
+            self._dispatch(events)
+            body = body.lstrip("\n")
+            if not body:
+                return events
+        if (
+            self._data
+            or self._event
+            or self._retry is not None
+            or self._id_buffer != self.last_event_id
+        ):
+            # The first block continues the unfinished event of earlier reads.
+            end = body.find("\n\n")
+            if end < 0:
+                self._interpret(body[:-1].split("\n"))
+                return events
+            self._interpret(body[:end].split("\n"))
+            self._dispatch(events)
+            body = body[end + 2 :].lstrip("\n")
+        if self._limit is not None and len(body) > self._limit:
+            # Only a body longer than the limit can hold a line or an event over it:
+            # take the careful path, which measures every line and every event.
+            self._interpret_blocks(body, events)
+            return events
+        append = events.append
+        for id1, event, id2, data, block, blanks in _scan_blocks(body):
+            if block:
+                # Any other block: interpret it line by line. If no blank line follows,
+                # it is the unfinished last block: its buffers wait for the blank line.
+                self._interpret(block[:-1].split("\n"))
+                if blanks:
+                    self._dispatch(events)
+                continue
+            # The common block, already cut into fields by the scanner: an optional
+            # "event" and "id" line, one "data" line, then a blank line.
+            if id1 or id2:
+                value = (id2 or id1)[3:]
+                if value and value[0] == " ":
+                    value = value[1:]  # spec: P-FIELD
+                self._id_buffer = self.last_event_id = value  # spec: F-ID, D-ID
+            obj = _new_event(ServerSentEvent)
+            _set_event(obj, event or "message")  # spec: D-EVENT
+            _set_data(obj, data)
+            _set_id(obj, self._id_buffer)
+            _set_retry(obj, None)
+            append(obj)
+        return events
+
+    def _interpret_blocks(self, body: str, events: list[ServerSentEvent]) -> None:
+        """Interpret every block of ``body`` line by line (the path that checks limits)."""
+        blocks = body.split("\n\n")
+        last = blocks.pop()
+        for block in blocks:
+            if block:
+                self._interpret(block.lstrip("\n").split("\n"))
+                self._dispatch(events)
+        last = last.lstrip("\n")
+        if last:
+            self._interpret(last[:-1].split("\n"))
+
+    def _interpret(self, lines: list[str]) -> None:
+        """Interpret the lines of one block into the event buffers (spec: P-FIELD...)."""
+        limit = self._limit
+        for line in lines:
+            if limit is not None and len(line) > limit:
+                self._too_large()
+            name, colon, value = line.partition(":")
+            if value and value[0] == " ":
+                value = value[1:]  # spec: P-FIELD
+            if name == "data":  # spec: F-DATA
+                self._data.append(value)
+                self._data_size += len(value) + 1
+                if limit is not None and self._data_size - 1 > limit:
+                    self._too_large()
+            elif name == "event":  # spec: F-EVENT
+                self._event = value
+            elif name == "id":  # spec: F-ID
+                if "\0" not in value:
+                    self._id_buffer = value
+            elif name == "retry":  # spec: F-RETRY
+                if value.isdigit() and value.isascii():
+                    self._retry = _milliseconds(value)
+                    self.reconnection_time = self._retry / 1000
+            elif not name and colon:  # spec: P-COMMENT
+                if self._on_comment is not None:
+                    self._on_comment(line[1:])
+
+    def _dispatch(self, events: list[ServerSentEvent]) -> None:
+        """Dispatch the buffered event, if it has data (spec: D-ID ... D-RESET)."""
+        self.last_event_id = self._id_buffer  # spec: D-ID
+        if self._data:  # spec: D-EMPTY
+            events.append(
+                _make_event(
+                    self._event or "message",  # spec: D-EVENT
+                    "\n".join(self._data),  # spec: D-TRIM -- no trailing LF
+                    self._id_buffer,
+                    self._retry,
+                )
+            )
+        self._data = []  # spec: D-RESET
+        self._data_size = 0
+        self._event = ""
+        self._retry = None
+
+    def _too_large(self) -> None:
+        # Where the oversized event ends is unknown, so the parser cannot resynchronise:
+        # it drops its buffers and raises the same error from every later feed().
+        assert self._limit is not None
+        self._closed = True
+        self._line = []
+        self._data = []
+        self._error = EventTooLarge(
+            f"an event's data or a line exceeded max_event_size={self._limit} characters",
+            limit=self._limit,
+        )
+        raise self._error
