@@ -4,19 +4,29 @@ Dependency rules inside the package:
 
 1. ``_models`` and ``_errors`` import nothing of ours.
 2. ``_parser`` imports only ``_models`` and ``_errors``, and never httpx, anyio or
-   tenacity; it does no I/O.
+   tenacity; it does no I/O. ``_core`` decides without I/O too (httpx for its types).
+3. ``_backoff`` is the only importer of tenacity; ``_sync`` and ``_async`` are the
+   only modules that send, read or sleep.
+4. Nothing imports ``_sync`` or ``_async`` but this module.
 """
 
 from __future__ import annotations
 
+from ._async import AsyncEventSource, aiter_events
+from ._backoff import wait_reconnection_time
+from ._core import DEFAULT_RETRY_STATUSES, StreamEnded
 from ._errors import EventTooLarge, ReconnectError, ResponseError, SSEError
 from ._models import ReadyState, ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
+from ._sync import EventSource, iter_events
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
+    "DEFAULT_RETRY_STATUSES",
+    "AsyncEventSource",
+    "EventSource",
     "EventStreamParser",
     "EventTooLarge",
     "ReadyState",
@@ -24,11 +34,28 @@ __all__ = [
     "ResponseError",
     "SSEError",
     "ServerSentEvent",
+    "StreamEnded",
     "__version__",
+    "aiter_events",
+    "iter_events",
+    "wait_reconnection_time",
 ]
 
 # Show the public path in reprs and tracebacks (httpx does the same).
-for _obj in (EventStreamParser, EventTooLarge, ReadyState, ReconnectError, ResponseError,
-             SSEError, ServerSentEvent):
+for _obj in (
+    AsyncEventSource,
+    EventSource,
+    EventStreamParser,
+    EventTooLarge,
+    ReadyState,
+    ReconnectError,
+    ResponseError,
+    SSEError,
+    ServerSentEvent,
+    StreamEnded,
+    aiter_events,
+    iter_events,
+    wait_reconnection_time,
+):
     _obj.__module__ = "sse_client"
 del _obj

@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from _codecs import utf_8_decode
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from ._errors import EventTooLarge
 from ._models import ServerSentEvent
@@ -51,10 +51,12 @@ DEFAULT_MAX_EVENT_SIZE: Final = 1 << 20
 # setting its slots directly; the parser builds one object per event, so it takes
 # the short way. The result is an ordinary, equal, immutable ServerSentEvent.
 _new_event = ServerSentEvent.__new__
-_set_event = ServerSentEvent.event.__set__  # type: ignore[attr-defined]
-_set_data = ServerSentEvent.data.__set__  # type: ignore[attr-defined]
-_set_id = ServerSentEvent.id.__set__  # type: ignore[attr-defined]
-_set_retry = ServerSentEvent.retry.__set__  # type: ignore[attr-defined]
+_slots: dict[str, Any] = dict(vars(ServerSentEvent))
+_set_event = _slots["event"].__set__
+_set_data = _slots["data"].__set__
+_set_id = _slots["id"].__set__
+_set_retry = _slots["retry"].__set__
+del _slots
 
 
 #: Retry values with more digits than this saturate at ``10**18 - 1`` ms (30 million
@@ -312,9 +314,8 @@ class EventStreamParser:
                 if value.isdigit() and value.isascii():
                     self._retry = _milliseconds(value)
                     self.reconnection_time = self._retry / 1000
-            elif not name and colon:  # spec: P-COMMENT
-                if self._on_comment is not None:
-                    self._on_comment(line[1:])
+            elif not name and colon and self._on_comment is not None:  # spec: P-COMMENT
+                self._on_comment(line[1:])
 
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
         """Dispatch the buffered event, if it has data (spec: D-ID ... D-RESET)."""
