@@ -295,7 +295,9 @@ class AsyncEventSource:
             raise _Interrupted
 
     async def _close_response(self) -> None:
-        self._chunks = None
+        chunks, self._chunks = self._chunks, None
+        if chunks is not None:
+            await _close_iterator(chunks)
         if self._core.response is not None:
             await self._core.response.aclose()
 
@@ -355,14 +357,25 @@ async def aiter_events(
 
 async def _read_preview(response: _AsyncResponse) -> bytes:
     preview = b""
+    chunks = response.aiter_bytes()
     try:
-        async for chunk in response.aiter_bytes():
+        async for chunk in chunks:
             preview += chunk
             if len(preview) >= BODY_PREVIEW_SIZE:
                 break
     except (httpx.HTTPError, httpx.StreamError):
         pass  # the preview is a courtesy; the status already says what went wrong
+    finally:
+        await _close_iterator(chunks)
     return preview[:BODY_PREVIEW_SIZE]
+
+
+async def _close_iterator(chunks: AsyncIterator[bytes]) -> None:
+    # An async generator left unfinished is finalised at garbage collection, when its
+    # event loop may be gone (trio warns about it): close it now.
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 class _Interrupted(Exception):

@@ -183,7 +183,9 @@ class EventStreamParser:
         if "\r" in text:
             # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now.
             self._skip_lf = text[-1] == "\r"
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            text = text.replace("\r\n", "\n")
+            if "\r" in text:
+                text = text.replace("\r", "\n")
 
         end = text.rfind("\n") + 1
         if not end:

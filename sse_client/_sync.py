@@ -285,7 +285,9 @@ class EventSource:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def _close_response(self) -> None:
-        self._chunks = None
+        chunks, self._chunks = self._chunks, None
+        if chunks is not None:
+            _close_iterator(chunks)
         if self._core.response is not None:
             self._core.response.close()
 
@@ -345,11 +347,22 @@ def iter_events(
 
 def _read_preview(response: _SyncResponse) -> bytes:
     preview = b""
+    chunks = response.iter_bytes()
     try:
-        for chunk in response.iter_bytes():
+        for chunk in chunks:
             preview += chunk
             if len(preview) >= BODY_PREVIEW_SIZE:
                 break
     except (httpx.HTTPError, httpx.StreamError):
         pass  # the preview is a courtesy; the status already says what went wrong
+    finally:
+        _close_iterator(chunks)
     return preview[:BODY_PREVIEW_SIZE]
+
+
+def _close_iterator(chunks: Iterator[bytes]) -> None:
+    # A generator left unfinished is finalised at garbage collection, when its
+    # event loop may be gone (trio warns about it): close it now.
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
