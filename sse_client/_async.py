@@ -189,6 +189,8 @@ class AsyncEventSource:
         return self
 
     async def __anext__(self) -> ServerSentEvent:
+        if self._events:  # the hot path: events already parsed from the last read
+            return self._events.popleft()
         self._busy = True
         try:
             while not self._events:

@@ -93,10 +93,11 @@ def _milliseconds(digits: str) -> int:
 #     (spec: P-FIELD -- " ?" drops one leading space; an id holding NUL is not common.)
 #     The id groups keep their "id:" so that an empty id is told from a missing one.
 #   - any other block: its lines, each with its LF, then the blank lines after it
-#     (none if the block is unfinished).
+#     (none if the block is unfinished), in one group.
+# (Empty alternatives "(?:...|)" run faster in the re engine than "(?:...)?".)
 _scan_blocks = re.compile(
-    r"(?:(id:[^\n\0]*)\n)?(?:event: ?([^\n]*)\n)?(?:(id:[^\n\0]*)\n)?data: ?([^\n]*)\n\n+"
-    r"|((?:[^\n]+\n)+)(\n*)"
+    r"(?:(id:[^\n\0]*)\n|)(?:event: ?([^\n]*)\n|)(?:(id:[^\n\0]*)\n|)data: ?([^\n]*)\n\n+"
+    r"|((?:[^\n]+\n)+\n*)"
 ).findall
 
 
@@ -265,12 +266,13 @@ class EventStreamParser:
             self._interpret_blocks(body, events)
             return events
         append = events.append
-        for id1, event, id2, data, block, blanks in _scan_blocks(body):
+        for id1, event, id2, data, block in _scan_blocks(body):
             if block:
                 # Any other block: interpret it line by line. If no blank line follows,
                 # it is the unfinished last block: its buffers wait for the blank line.
-                self._interpret(block[:-1].split("\n"))
-                if blanks:
+                lines = block.rstrip("\n")
+                self._interpret(lines.split("\n"))
+                if len(block) - len(lines) > 1:
                     self._dispatch(events)
                 continue
             # The common block, already cut into fields by the scanner: an optional

@@ -191,6 +191,8 @@ class EventSource:
         return self
 
     def __next__(self) -> ServerSentEvent:
+        if self._events:  # the hot path: events already parsed from the last read
+            return self._events.popleft()
         self._busy = True
         try:
             while not self._events:

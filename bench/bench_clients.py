@@ -1,0 +1,343 @@
+"""End-to-end benchmark of the clients over loopback, against httpx-sse and raw httpx.
+
+Run: ``python -m bench.bench_clients [--quick] [--events N] [--connections N]``.
+
+A server in a child process (so its work and memory are not ours) serves the same LLM
+token stream to every contestant over HTTP/1.1 on 127.0.0.1. Measured in one run:
+
+- events/s end to end for ``EventSource``, ``AsyncEventSource``, httpx-sse (sync and
+  async, driven as its README shows) and raw httpx byte streaming (the I/O floor);
+- our client's time against (raw I/O time + our parse-only time on the same bytes);
+- memory while consuming a long stream (tracemalloc peak, short vs 10x longer stream);
+- resident memory per idle connection with many concurrent async streams, ours and
+  httpx-sse's over the same kind of client.
+
+Every contestant's event count is checked. Figures are ratios from one run: the
+machine is shared and noisy, so compare columns, not runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import multiprocessing
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import httpx
+
+from sse_client import AsyncEventSource, EventSource, EventStreamParser
+
+
+def llm_stream(events: int) -> bytes:
+    """An Anthropic-style token stream: named events, every 10th with an id."""
+    parts = []
+    for i in range(events):
+        payload = {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": f"tok{i} "},
+        }
+        head = "event: content_block_delta\n" + (f"id: {i}\n" if i % 10 == 0 else "")
+        parts.append(f"{head}data: {json.dumps(payload)}\n\n")
+    return "".join(parts).encode()
+
+
+# -- The server (a child process) ------------------------------------------------------
+
+
+def _serve(port_pipe: Any, body: bytes) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+            return
+        path = request.split(b" ", 2)[1]
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Cache-Control: no-cache\r\nConnection: close\r\n\r\n"
+        )
+        try:
+            if path == b"/idle":
+                # One event, then silence until the client goes away.
+                writer.write(b"data: hello\n\n")
+                await writer.drain()
+                await reader.read()
+            else:
+                view = memoryview(body)
+                for start in range(0, len(body), 65536):
+                    writer.write(view[start : start + 65536])
+                    await writer.drain()
+        except ConnectionError:
+            pass
+        writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
+        port_pipe.send(server.sockets[0].getsockname()[1])
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+class Server:
+    """The benchmark server in a child process."""
+
+    def __init__(self, body: bytes) -> None:
+        receiver, sender = multiprocessing.Pipe(duplex=False)
+        self.process = multiprocessing.Process(target=_serve, args=(sender, body), daemon=True)
+        self.process.start()
+        if not receiver.poll(30):
+            raise RuntimeError("the benchmark server did not start")
+        self.url = f"http://127.0.0.1:{receiver.recv()}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(5)
+
+
+# -- Contestants -----------------------------------------------------------------------
+
+
+def ours_sync(url: str) -> int:
+    with EventSource(url, reconnect=False) as source:
+        return sum(1 for _ in source)
+
+
+def ours_async(url: str) -> int:
+    async def run() -> int:
+        count = 0
+        async with AsyncEventSource(url, reconnect=False) as source:
+            async for _ in source:
+                count += 1
+        return count
+
+    return anyio.run(run)
+
+
+def httpx_sse_sync(url: str) -> int:
+    from httpx_sse import connect_sse
+
+    with httpx.Client(timeout=None) as client, connect_sse(client, "GET", url) as source:
+        return sum(1 for _ in source.iter_sse())
+
+
+def httpx_sse_async(url: str) -> int:
+    from httpx_sse import aconnect_sse
+
+    async def run() -> int:
+        count = 0
+        async with (
+            httpx.AsyncClient(timeout=None) as client,
+            aconnect_sse(client, "GET", url) as source,
+        ):
+            async for _ in source.aiter_sse():
+                count += 1
+        return count
+
+    return anyio.run(run)
+
+
+def raw_sync(url: str) -> int:
+    """The I/O floor: read every byte, parse nothing (returns bytes read)."""
+    with httpx.Client(timeout=None) as client, client.stream("GET", url) as response:
+        return sum(len(chunk) for chunk in response.iter_bytes())
+
+
+def raw_async(url: str) -> int:
+    async def run() -> int:
+        total = 0
+        async with httpx.AsyncClient(timeout=None) as client:
+            async with client.stream("GET", url) as response:
+                async for chunk in response.aiter_bytes():
+                    total += len(chunk)
+        return total
+
+    return anyio.run(run)
+
+
+def best_time(func: Callable[[], int], repeat: int, expected: int) -> tuple[float, int]:
+    best = float("inf")
+    count = -1
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        count = func()
+        best = min(best, time.perf_counter() - start)
+    if count != expected:
+        raise SystemExit(f"{func!r} counted {count}, expected {expected}")
+    return best, count
+
+
+# -- Memory ----------------------------------------------------------------------------
+
+
+def parse_peak(body: bytes) -> int:
+    """Peak traced memory while parsing ``body`` in 64 KiB chunks and dropping the events."""
+    tracemalloc.start()
+    parser = EventStreamParser()
+    for start in range(0, len(body), 65536):
+        parser.feed(body[start : start + 65536])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def idle_connections(url: str, count: int, contestant: str) -> float:
+    """Resident KiB per open, idle stream with ``count`` concurrent async streams."""
+
+    async def run() -> float:
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=None, limits=limits) as client:
+            before = rss_kib()
+            opened = 0
+            done = anyio.Event()
+
+            async def one() -> None:
+                nonlocal opened
+                if contestant == "ours":
+                    async with AsyncEventSource(url + "/idle", client=client) as source:
+                        async for _ in source:
+                            break
+                        opened += 1
+                        await done.wait()
+                else:
+                    from httpx_sse import aconnect_sse
+
+                    async with aconnect_sse(client, "GET", url + "/idle") as source:
+                        async for _ in source.aiter_sse():
+                            break
+                        opened += 1
+                        await done.wait()
+
+            async with anyio.create_task_group() as group:
+                for _ in range(count):
+                    group.start_soon(one)
+                with anyio.fail_after(120):
+                    while opened < count:
+                        await anyio.sleep(0.05)
+                gc.collect()
+                after = rss_kib()
+                done.set()
+            return (after - before) / count
+
+    return anyio.run(run)
+
+
+def _child(pipe: Any, func: Callable[..., float], args: tuple[Any, ...]) -> None:
+    pipe.send(func(*args))
+
+
+def in_child(func: Callable[..., float], *args: Any) -> float:
+    """Run ``func`` in a fresh interpreter, so no memory freed by another run is reused."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(sender, func, args))
+    process.start()
+    if not receiver.poll(300):
+        process.terminate()
+        raise RuntimeError(f"{func.__name__} did not finish")
+    result: float = receiver.recv()
+    process.join(30)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.events, args.connections, args.repeat = 2000, 20, 1
+
+    body = llm_stream(args.events)
+    server = Server(body)
+    try:
+        url = server.url + "/stream"
+        rows: list[tuple[str, float]] = []
+        for name, func, expected in [
+            ("raw httpx (sync, I/O floor)", raw_sync, len(body)),
+            ("raw httpx (async, I/O floor)", raw_async, len(body)),
+            ("sse_client EventSource", ours_sync, args.events),
+            ("sse_client AsyncEventSource", ours_async, args.events),
+            ("httpx-sse (sync)", httpx_sse_sync, args.events),
+            ("httpx-sse (async)", httpx_sse_async, args.events),
+        ]:
+            seconds, _ = best_time(lambda f=func, e=expected: f(url), args.repeat, expected)  # type: ignore[misc]
+            rows.append((name, seconds))
+        timing = dict(rows)
+
+        chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+
+        def parse_only() -> int:
+            stream = EventStreamParser()
+            return sum(len(stream.feed(chunk)) for chunk in chunks)
+
+        parse_seconds, _ = best_time(parse_only, args.repeat, args.events)
+
+        print(f"LLM token stream over loopback: {args.events} events, {len(body)} bytes\n")
+        print(f"| {'contestant':32} | {'events/s':>12} | {'seconds':>8} |")
+        print(f"| {'-' * 32} | {'-' * 12}:| {'-' * 8}:|")
+        for name, seconds in rows:
+            print(f"| {name:32} | {args.events / seconds:12,.0f} | {seconds:8.3f} |")
+        print(
+            f"| {'parse only (EventStreamParser)':32} | {args.events / parse_seconds:12,.0f} | "
+            f"{parse_seconds:8.3f} |"
+        )
+        print()
+        sync_ratio = timing["httpx-sse (sync)"] / timing["sse_client EventSource"]
+        async_ratio = timing["httpx-sse (async)"] / timing["sse_client AsyncEventSource"]
+        sync_budget = timing["sse_client EventSource"] / (
+            timing["raw httpx (sync, I/O floor)"] + parse_seconds
+        )
+        async_budget = timing["sse_client AsyncEventSource"] / (
+            timing["raw httpx (async, I/O floor)"] + parse_seconds
+        )
+        print(
+            f"ours vs httpx-sse, events/s: sync {sync_ratio:.2f}x, async {async_ratio:.2f}x "
+            "(target >= 2x)"
+        )
+        print(
+            f"ours / (raw I/O + parse only): sync {sync_budget:.2f}, async {async_budget:.2f} "
+            "(target <= 1.25)"
+        )
+
+        short = parse_peak(llm_stream(args.events // 10))
+        long = parse_peak(body)
+        print(
+            f"parser peak memory: {short / 1024:.0f} KiB for {args.events // 10} events, "
+            f"{long / 1024:.0f} KiB for {args.events} (flat: bounded by a chunk, not the stream)"
+        )
+
+        ours_kib = in_child(idle_connections, server.url, args.connections, "ours")
+        theirs_kib = in_child(idle_connections, server.url, args.connections, "httpx-sse")
+        print(
+            f"resident memory per idle async stream ({args.connections} concurrent): "
+            f"sse_client {ours_kib:.1f} KiB, httpx-sse {theirs_kib:.1f} KiB "
+            "(target: ours <= httpx-sse's)"
+        )
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
