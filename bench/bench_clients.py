@@ -155,10 +155,12 @@ def raw_sync(url: str) -> int:
 def raw_async(url: str) -> int:
     async def run() -> int:
         total = 0
-        async with httpx.AsyncClient(timeout=None) as client:
-            async with client.stream("GET", url) as response:
-                async for chunk in response.aiter_bytes():
-                    total += len(chunk)
+        async with (
+            httpx.AsyncClient(timeout=None) as client,
+            client.stream("GET", url) as response,
+        ):
+            async for chunk in response.aiter_bytes():
+                total += len(chunk)
         return total
 
     return anyio.run(run)
@@ -208,6 +210,7 @@ def idle_connections(url: str, count: int, contestant: str) -> float:
             before = rss_kib()
             opened = 0
             done = anyio.Event()
+            all_open = anyio.Event()
 
             async def one() -> None:
                 nonlocal opened
@@ -216,6 +219,8 @@ def idle_connections(url: str, count: int, contestant: str) -> float:
                         async for _ in source:
                             break
                         opened += 1
+                        if opened == count:
+                            all_open.set()
                         await done.wait()
                 else:
                     from httpx_sse import aconnect_sse
@@ -224,14 +229,15 @@ def idle_connections(url: str, count: int, contestant: str) -> float:
                         async for _ in source.aiter_sse():
                             break
                         opened += 1
+                        if opened == count:
+                            all_open.set()
                         await done.wait()
 
             async with anyio.create_task_group() as group:
                 for _ in range(count):
                     group.start_soon(one)
                 with anyio.fail_after(120):
-                    while opened < count:
-                        await anyio.sleep(0.05)
+                    await all_open.wait()
                 gc.collect()
                 after = rss_kib()
                 done.set()
