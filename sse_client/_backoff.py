@@ -79,6 +79,8 @@ class Backoff:
         1.0
     """
 
+    __slots__ = ("_cap", "_state", "_stop", "_wait")
+
     def __init__(
         self,
         *,
@@ -89,7 +91,6 @@ class Backoff:
         self._wait = wait
         self._stop = stop
         self._cap = cap
-        self._retrying = Retrying(stop=stop, wait=wait)
         self._state = self._new_state()
 
     @classmethod
@@ -150,7 +151,12 @@ class Backoff:
         return delay
 
     def _new_state(self) -> RetryCallState:
-        return RetryCallState(retry_object=self._retrying, fn=None, args=(), kwargs={})
+        return RetryCallState(retry_object=_RETRYING, fn=None, args=(), kwargs={})
+
+
+# A call state must name its Retrying object, though our strategies never look at it;
+# one shared instance spares every source a Retrying (and its thread-local) of its own.
+_RETRYING: Final = Retrying()
 
 
 class _never(stop_base):

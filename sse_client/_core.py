@@ -123,6 +123,31 @@ def retry_after(response: httpx.Response) -> float:
 class SourceCore:
     """The state and decisions of one source, shared by :class:`EventSource` and its twin."""
 
+    __slots__ = (
+        "_body",
+        "_delivered",
+        "_headers",
+        "_last_event_id",
+        "_on_close",
+        "_on_comment",
+        "_on_error",
+        "_on_open",
+        "_on_retry",
+        "_params",
+        "_reconnection_time",
+        "backoff",
+        "closed",
+        "max_event_size",
+        "method",
+        "parser",
+        "ready_state",
+        "reconnect",
+        "response",
+        "retry_statuses",
+        "timeout",
+        "url",
+    )
+
     def __init__(
         self,
         url: httpx.URL | str,

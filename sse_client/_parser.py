@@ -124,6 +124,25 @@ class EventStreamParser:
         [ServerSentEvent(event='greeting', data='hello')]
     """
 
+    __slots__ = (
+        "_closed",
+        "_data",
+        "_data_size",
+        "_error",
+        "_event",
+        "_id_buffer",
+        "_limit",
+        "_line",
+        "_line_size",
+        "_on_comment",
+        "_retry",
+        "_skip_lf",
+        "_started",
+        "_undecoded",
+        "last_event_id",
+        "reconnection_time",
+    )
+
     def __init__(
         self,
         *,
