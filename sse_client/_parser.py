@@ -173,7 +173,7 @@ class EventStreamParser:
         self._id_buffer = last_event_id
         self._retry: int | None = None
 
-    def feed(self, data: bytes) -> list[ServerSentEvent]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Parse the next bytes of the stream.
 
         Returns:
@@ -191,7 +191,7 @@ class EventStreamParser:
             data = self._undecoded + data
         # spec: P-UTF8 -- decode with replacement; keep an incomplete last character.
         text, used = utf_8_decode(data, "replace", False)
-        self._undecoded = data[used:] if used != len(data) else b""
+        self._undecoded = bytes(data[used:]) if used != len(data) else b""
         if not text:
             return []
         if not self._started:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from sse_client import ServerSentEvent
 
 
-def reference_parse(stream: bytes, last_event_id: str = "") -> tuple[list[ServerSentEvent], str, int | None]:
+def reference_parse(
+    stream: bytes, last_event_id: str = ""
+) -> tuple[list[ServerSentEvent], str, int | None]:
     """Parse a whole stream; return the events, the final last event ID and the last retry (ms)."""
     text = stream.decode("utf-8", errors="replace")
     if text.startswith("\ufeff"):
@@ -68,8 +70,7 @@ def reference_parse(stream: bytes, last_event_id: str = "") -> tuple[list[Server
         elif name == "id":
             if "\0" not in value:
                 id_buffer = value
-        elif name == "retry":
-            if value and all(c in "0123456789" for c in value):
-                retry = min(int(value), 10**18 - 1) if len(value) <= 18 else 10**18 - 1
-                reconnection = retry
+        elif name == "retry" and value and all(c in "0123456789" for c in value):
+            retry = int(value) if len(value) <= 18 else 10**18 - 1
+            reconnection = retry
     return events, stream_last_id, reconnection

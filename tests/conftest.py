@@ -1,0 +1,16 @@
+"""Shared fixtures: every async test runs on asyncio and on trio."""
+
+from __future__ import annotations
+
+import pytest
+
+# Loaded here rather than through its entry point, so that coverage sees the package
+# imported (see addopts in pyproject.toml).
+pytest_plugins = ["sse_client.testing._plugin"]
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Run each ``@pytest.mark.anyio`` test once per backend."""
+    backend: str = request.param
+    return backend
