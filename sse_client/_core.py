@@ -236,16 +236,16 @@ class SourceCore:
         headers = httpx.Headers(self._headers() if callable(self._headers) else self._headers)
         headers.setdefault("Accept", "text/event-stream")
         headers.setdefault("Cache-Control", "no-cache")
+        raw = [(name, value) for name, value in headers.raw if name.lower() != b"last-event-id"]
         last_event_id = self.last_event_id
         if last_event_id:
-            # IDs are any Unicode text; httpx sends a set header value as UTF-8, as
-            # browsers do.
-            headers["Last-Event-ID"] = last_event_id
+            # IDs are any Unicode text; on the wire they are UTF-8, as browsers send them.
+            raw.append((b"Last-Event-ID", last_event_id.encode("utf-8")))
         logger.debug("connecting to %s (Last-Event-ID %r)", self.url, last_event_id)
         return client.build_request(
             self.method,
             self.url,
-            headers=headers,
+            headers=raw,
             params=self._params,
             timeout=self.timeout,
             **self._body,
