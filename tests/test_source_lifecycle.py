@@ -1,0 +1,202 @@
+"""Closing, cancelling and restarting sources, and what they leave behind.
+
+spec: C-CLOSE -- close() aborts any fetch in flight and any pending wait, and nothing
+reconnects afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import anyio
+import httpx
+import pytest
+
+from sse_client import AsyncEventSource, EventSource, ReadyState, ServerSentEvent
+from sse_client.testing import Reply, SSEServer, Stall, Stream, event
+
+
+def open_connections(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport) -> int:
+    """How many connections the client's pool still holds."""
+    return len(transport._pool.connections)
+
+
+def test_close_from_another_thread_interrupts_a_blocked_read(sse_server: SSEServer) -> None:
+    """A read blocked on a silent server ends promptly when another thread closes."""
+    sse_server.route("/s", Stream(event("a", id="1"), Stall()))
+    got: list[ServerSentEvent] = []
+    with EventSource(sse_server.url + "/s") as source:
+        timer = threading.Timer(0.2, source.close)
+        timer.start()
+        started = time.monotonic()
+        got.extend(source)
+        elapsed = time.monotonic() - started
+        timer.join()
+    assert [e.data for e in got] == ["a"]
+    assert elapsed < 1.5
+    assert source.ready_state is ReadyState.CLOSED
+    assert len(sse_server.requests) == 1  # and nothing reconnected
+
+
+def test_close_from_another_thread_ends_a_backoff_wait(sse_server: SSEServer) -> None:
+    """A 30-second wait before reconnecting ends at once when another thread closes."""
+    sse_server.route("/s", Stream(event("a", id="1")))
+    with EventSource(sse_server.url + "/s", reconnection_time=30.0) as source:
+        timer = threading.Timer(0.2, source.close)
+        timer.start()
+        started = time.monotonic()
+        assert [e.data for e in source] == ["a"]
+        elapsed = time.monotonic() - started
+        timer.join()
+    assert elapsed < 1.5
+    assert len(sse_server.requests) == 1
+
+
+def test_close_inside_the_loop_stops_at_once(sse_server: SSEServer) -> None:
+    """Events already read but not yet delivered are dropped by close()."""
+    sse_server.route("/s", Stream(event("a"), event("b"), event("c")))
+    seen = []
+    source = EventSource(sse_server.url + "/s")
+    for item in source:
+        seen.append(item.data)
+        source.close()
+    assert seen == ["a"]
+
+
+def test_user_client_pool_is_empty_after_close(sse_server: SSEServer) -> None:
+    """A user's client is not closed by the source, and keeps no connection of it."""
+    sse_server.route("/s", Stream(event("a", id="1"), event("b"), Stall()))
+    transport = httpx.HTTPTransport()
+    with httpx.Client(transport=transport) as client:
+        with EventSource(sse_server.url + "/s", client=client) as source:
+            for _ in source:
+                break
+        assert open_connections(transport) == 0
+        assert not client.is_closed
+
+
+def test_reconnect_drops_the_connection_and_resumes(sse_server: SSEServer) -> None:
+    """reconnect() from another thread reconnects with Last-Event-ID."""
+    sse_server.route(
+        "/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204)
+    )
+    with EventSource(sse_server.url + "/s", reconnection_time=0.001) as source:
+        timer = threading.Timer(0.2, source.reconnect)
+        timer.start()
+        assert [e.data for e in source] == ["a", "b"]
+        timer.join()
+    assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
+
+
+def test_closed_source_cannot_be_reused(sse_server: SSEServer) -> None:
+    """Re-entering or iterating a closed source is a RuntimeError; closing twice is fine."""
+    sse_server.route("/s", Reply(204))
+    source = EventSource(sse_server.url + "/s")
+    assert list(source) == []
+    source.close()
+    with pytest.raises(RuntimeError, match="closed EventSource"):
+        iter(source)
+    with pytest.raises(RuntimeError, match="closed EventSource"), source:
+        pass
+
+
+def test_ready_state_is_connecting_then_open(sse_server: SSEServer) -> None:
+    """spec: C-STATES -- CONNECTING at creation, OPEN while reading, CLOSED after."""
+    sse_server.route("/s", Stream(event("a")), Reply(204))
+    source = EventSource(sse_server.url + "/s")
+    initial, response = source.ready_state, source.response
+    assert initial is ReadyState.CONNECTING
+    assert response is None
+    states = [source.ready_state for _ in source]
+    assert states == [ReadyState.OPEN]
+    assert source.ready_state is ReadyState.CLOSED
+    assert source.response is not None
+    assert source.response.status_code == 204
+
+
+@pytest.mark.anyio
+async def test_aclose_from_another_task_interrupts_a_read(sse_server: SSEServer) -> None:
+    """aclose() from another task ends a read blocked on a silent server."""
+    sse_server.route("/s", Stream(event("a", id="1"), Stall()))
+    got = []
+    async with AsyncEventSource(sse_server.url + "/s") as source:
+
+        async def close_soon() -> None:
+            await anyio.sleep(0.2)
+            await source.aclose()
+
+        with anyio.fail_after(2):
+            async with anyio.create_task_group() as group:
+                group.start_soon(close_soon)
+                got.extend([item async for item in source])
+    assert [e.data for e in got] == ["a"]
+    assert source.ready_state is ReadyState.CLOSED
+    assert len(sse_server.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_aclose_from_another_task_ends_a_backoff_wait(sse_server: SSEServer) -> None:
+    """A 30-second wait before reconnecting ends at once on aclose()."""
+    sse_server.route("/s", Stream(event("a", id="1")))
+    async with AsyncEventSource(sse_server.url + "/s", reconnection_time=30.0) as source:
+
+        async def close_soon() -> None:
+            await anyio.sleep(0.2)
+            await source.aclose()
+
+        with anyio.fail_after(2):
+            async with anyio.create_task_group() as group:
+                group.start_soon(close_soon)
+                assert [e.data async for e in source] == ["a"]
+    assert len(sse_server.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_cancellation_passes_through_and_leaks_nothing(sse_server: SSEServer) -> None:
+    """A cancelled task stops reading at once; the connection is released on exit."""
+    sse_server.route("/s", Stream(event("a", id="1"), Stall()))
+    transport = httpx.AsyncHTTPTransport()
+    async with httpx.AsyncClient(transport=transport) as client:
+        got = []
+        with anyio.move_on_after(0.3) as scope:
+            async with AsyncEventSource(sse_server.url + "/s", client=client) as source:
+                async for item in source:
+                    got.append(item)  # noqa: PERF401 -- kept as they arrive, before the cancel
+        assert scope.cancelled_caught
+        assert [e.data for e in got] == ["a"]
+        assert source.ready_state is ReadyState.CLOSED
+        assert open_connections(transport) == 0
+
+
+@pytest.mark.anyio
+async def test_async_reconnect_resumes(sse_server: SSEServer) -> None:
+    """reconnect() from another task reconnects with Last-Event-ID."""
+    sse_server.route(
+        "/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204)
+    )
+    async with AsyncEventSource(sse_server.url + "/s", reconnection_time=0.001) as source:
+
+        async def restart_soon() -> None:
+            await anyio.sleep(0.2)
+            source.reconnect()
+
+        with anyio.fail_after(3):
+            async with anyio.create_task_group() as group:
+                group.start_soon(restart_soon)
+                assert [e.data async for e in source] == ["a", "b"]
+    assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
+
+
+@pytest.mark.anyio
+async def test_async_closed_source_cannot_be_reused(sse_server: SSEServer) -> None:
+    """Re-entering or iterating a closed AsyncEventSource is a RuntimeError."""
+    sse_server.route("/s", Reply(204))
+    source = AsyncEventSource(sse_server.url + "/s")
+    assert [e async for e in source] == []
+    await source.aclose()
+    with pytest.raises(RuntimeError, match="closed AsyncEventSource"):
+        source.__aiter__()
+    with pytest.raises(RuntimeError, match="closed AsyncEventSource"):
+        async with source:
+            pass

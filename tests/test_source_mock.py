@@ -1,0 +1,200 @@
+"""Both clients through the user's own client: httpx.MockTransport and respx.
+
+Also iter_events / aiter_events over responses the user opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import respx
+
+from sse_client import (
+    AsyncEventSource,
+    EventSource,
+    ReadyState,
+    ResponseError,
+    ServerSentEvent,
+    StreamEnded,
+    aiter_events,
+    iter_events,
+)
+from sse_client.testing import Drop, MockSSE, Reply, Stall, Stream, event
+
+URL = "http://test/stream"
+
+
+def test_mock_transport_with_named_events_and_a_drop() -> None:
+    """A user's MockTransport client works; drops and 204 behave as over sockets."""
+    handler = MockSSE(
+        Stream(event("a", event="add", id="1"), Drop(reset=True)),
+        Stream(event("b", id="2"), Stall()),
+        Reply(204),
+    )
+    errors: list[Exception] = []
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        source = EventSource(URL, client=client, reconnection_time=0.0, on_error=errors.append)
+        with source:
+            events = list(source)
+    assert events == [
+        ServerSentEvent(event="add", data="a", id="1"),
+        ServerSentEvent(data="b", id="2"),
+    ]
+    assert [type(error) for error in errors] == [httpx.ReadError, httpx.ReadTimeout]
+    assert [r.last_event_id for r in handler.requests] == [None, "1", "2"]
+    assert source.ready_state is ReadyState.CLOSED
+
+
+@pytest.mark.anyio
+async def test_async_mock_transport() -> None:
+    """The async client over an async MockTransport, chunked drop included."""
+    handler = MockSSE(
+        Stream(event("a", id="1"), Drop(), chunked=True), Stream(event("b")), Reply(204)
+    )
+    errors: list[Exception] = []
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
+        AsyncEventSource(
+            URL, client=client, reconnection_time=0.0, on_error=errors.append
+        ) as source,
+    ):
+        events = [item async for item in source]
+    assert [e.data for e in events] == ["a", "b"]
+    assert [type(error) for error in errors] == [httpx.RemoteProtocolError, StreamEnded]
+
+
+def test_respx_route() -> None:
+    """respx mocks work through the source's own client, since respx patches httpx."""
+    handler = MockSSE(Stream(event("hello", id="1")), Reply(204))
+    with respx.mock:
+        route = respx.get(URL).mock(side_effect=handler)
+        with EventSource(URL, reconnection_time=0.0) as source:
+            assert [e.data for e in source] == ["hello"]
+        assert route.call_count == 2
+    assert handler.requests[1].last_event_id == "1"
+
+
+@pytest.mark.anyio
+async def test_async_respx_route() -> None:
+    """respx with the async client."""
+    handler = MockSSE(Reply(500, b"oops"))
+    with respx.mock:
+        respx.post(URL).mock(side_effect=handler)
+        source = AsyncEventSource(URL, method="POST", json={"a": 1})
+        with pytest.raises(ResponseError, match="500"):
+            await source.__anext__()
+        await source.aclose()
+    assert handler.requests[0].body == b'{"a":1}'
+
+
+def test_hooks_are_called_in_order() -> None:
+    """on_open, on_error, on_retry and on_close tell the lifecycle in order."""
+    log: list[str] = []
+    handler = MockSSE(Stream(event("a", id="1")), Reply(204))
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as client,
+        EventSource(
+            URL,
+            client=client,
+            reconnection_time=0.0,
+            on_open=lambda response: log.append(f"open {response.status_code}"),
+            on_error=lambda error: log.append(f"error {type(error).__name__}"),
+            on_retry=lambda delay: log.append(f"retry {delay}"),
+            on_close=lambda: log.append("close"),
+        ) as source,
+    ):
+        log.extend(f"event {item.data}" for item in source)
+    assert log == ["open 200", "event a", "error StreamEnded", "retry 0.0", "close"]
+
+
+def stream_response(
+    *chunks: bytes, status: int = 200, content_type: str = "text/event-stream"
+) -> httpx.Response:
+    return httpx.Response(status, headers={"Content-Type": content_type}, content=b"".join(chunks))
+
+
+def test_iter_events_over_an_opened_response() -> None:
+    """iter_events reads a response the user opened, with no reconnection."""
+    events = list(
+        iter_events(stream_response(event("a", id="1"), b": c\n", event("b"), b"data: cut"))
+    )
+    assert events == [ServerSentEvent(data="a", id="1"), ServerSentEvent(data="b", id="1")]
+
+
+def test_iter_events_204_yields_nothing() -> None:
+    """A 204 is an empty stream."""
+    assert list(iter_events(httpx.Response(204))) == []
+
+
+def test_iter_events_refuses_other_responses() -> None:
+    """A status or Content-Type that is not an event stream raises ResponseError."""
+    with pytest.raises(ResponseError, match="got 401"):
+        list(iter_events(stream_response(b"denied", status=401)))
+    with pytest.raises(ResponseError, match="application/json"):
+        list(iter_events(stream_response(b"{}", content_type="application/json")))
+
+
+def test_iter_events_sees_comments_and_limits() -> None:
+    """on_comment and max_event_size reach the parser."""
+    seen: list[str] = []
+    events = list(
+        iter_events(
+            stream_response(b":hi\n", event("a")), on_comment=seen.append, max_event_size=50
+        )
+    )
+    assert [e.data for e in events] == ["a"]
+    assert seen == ["hi"]
+
+
+class DuckResponse:
+    """A response of another HTTP library: only the attributes iter_events uses."""
+
+    def __init__(self, status_code: int, chunks: list[bytes]) -> None:
+        self.status_code = status_code
+        self.headers = {"content-type": "text/event-stream"}
+        self.chunks = chunks
+        self.closed = False
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        yield from self.chunks
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def test_iter_events_duck_typed() -> None:
+    """Any object with status_code, headers and iter_bytes() works."""
+    response = DuckResponse(200, [b"data: x\n", b"\n"])
+    assert [e.data for e in iter_events(response)] == ["x"]
+    failing = DuckResponse(500, [b"no"])
+    with pytest.raises(ResponseError, match="500"):
+        list(iter_events(failing))
+    assert failing.closed
+
+
+@pytest.mark.anyio
+async def test_aiter_events_over_an_opened_response() -> None:
+    """aiter_events is the async twin, duck-typed too."""
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.MockTransport(MockSSE(Stream(event("a"), event("b"))))
+        ) as client,
+        client.stream("GET", URL) as response,
+    ):
+        assert [e.data async for e in aiter_events(response)] == ["a", "b"]
+    assert [e.data async for e in aiter_events(DuckResponse(200, [b"data: y\n\n"]))] == ["y"]
+    assert [e async for e in aiter_events(DuckResponse(204, []))] == []
+    failing = DuckResponse(404, [b"gone"])
+    with pytest.raises(ResponseError, match="404"):
+        async for _ in aiter_events(failing):
+            pass
+    assert failing.closed
