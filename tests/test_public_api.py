@@ -1,0 +1,111 @@
+"""The public surface: exports, sync/async parity, dependency rules, packaging."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import os
+import subprocess
+import sys
+import types
+
+import sse_client
+import sse_client.testing
+from sse_client import AsyncEventSource, EventSource
+
+
+def public_names(module: types.ModuleType) -> set[str]:
+    """Names a user can import: not private, not a submodule, not annotations."""
+    return {
+        name
+        for name, value in vars(module).items()
+        if name[0].isalpha() and not isinstance(value, types.ModuleType) and name != "annotations"
+    }
+
+
+def isort_order(names: list[str]) -> list[str]:
+    """Constants first, then classes, then the rest, each alphabetically (ruff's RUF022)."""
+    return sorted(names, key=lambda name: (not name.isupper(), not name[:1].isupper(), name))
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """__all__ lists exactly the public names, in order."""
+    assert sse_client.__all__ == isort_order(sse_client.__all__)
+    assert set(sse_client.__all__) - {"__version__"} == public_names(sse_client)
+    assert sse_client.testing.__all__ == isort_order(sse_client.testing.__all__)
+    assert set(sse_client.testing.__all__) == public_names(sse_client.testing)
+
+
+def test_public_names_have_docstrings_and_the_public_module() -> None:
+    """Every public class and function is documented and shown as sse_client.X."""
+    for name in sse_client.__all__:
+        obj = getattr(sse_client, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__doc__, name
+            assert obj.__module__ == "sse_client", name
+    for name in sse_client.testing.__all__:
+        obj = getattr(sse_client.testing, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__doc__, name
+
+
+ASYNC_TO_SYNC = {
+    "__aenter__": "__enter__",
+    "__aexit__": "__exit__",
+    "__aiter__": "__iter__",
+    "__anext__": "__next__",
+    "aclose": "close",
+}
+
+
+def public_members(cls: type) -> set[str]:
+    names = {name for name in vars(cls) if not name.startswith("_")}
+    return names | {
+        name
+        for name in vars(cls)
+        if name.startswith("__") and name in {*ASYNC_TO_SYNC, *ASYNC_TO_SYNC.values()}
+    }
+
+
+def test_sync_and_async_sources_have_the_same_surface() -> None:
+    """AsyncEventSource is EventSource with a-prefixed async twins, nothing more or less."""
+    mapped = {ASYNC_TO_SYNC.get(name, name) for name in public_members(AsyncEventSource)}
+    assert mapped == public_members(EventSource)
+
+
+def test_sync_and_async_sources_take_the_same_arguments() -> None:
+    """The constructors have the same parameters, defaults and order."""
+    sync = inspect.signature(EventSource)
+    asynchronous = inspect.signature(AsyncEventSource)
+    assert [(p.name, p.default, p.kind) for p in sync.parameters.values()] == [
+        (p.name, p.default, p.kind) for p in asynchronous.parameters.values()
+    ]
+    assert inspect.signature(sse_client.iter_events).parameters.keys() == (
+        inspect.signature(sse_client.aiter_events).parameters.keys()
+    )
+
+
+def test_parser_imports_no_io_library() -> None:
+    """The sans-I/O parser imports neither httpx nor anyio nor tenacity."""
+    # An empty stand-in for the package, so that only the parser's own imports run.
+    code = (
+        "import sys, types\n"
+        "package = types.ModuleType('sse_client')\n"
+        "package.__path__ = [sys.argv[1]]\n"
+        "sys.modules['sse_client'] = package\n"
+        "import sse_client._parser\n"
+        "print(sorted({'httpx', 'anyio', 'tenacity', 'trio'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, os.path.dirname(sse_client.__file__)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_version_matches_the_installed_metadata() -> None:
+    """One version source: the package and its metadata agree."""
+    assert importlib.metadata.version("sse-client") == sse_client.__version__
