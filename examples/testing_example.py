@@ -1,0 +1,41 @@
+"""How to test your own code with sse_client.testing (run it with pytest).
+
+``python -m pytest examples/testing_example.py``. The ``sse_server`` fixture comes from
+sse_client's pytest plugin, installed with the package.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from sse_client import EventSource
+from sse_client.testing import Drop, MockSSE, Reply, SSEServer, Stream, event
+
+
+def latest_prices(url: str, client: httpx.Client | None = None) -> dict[str, float]:
+    """The code under test: collect price updates until the server ends the feed."""
+    prices = {}
+    with EventSource(url, client=client, reconnection_time=0.01) as source:
+        for update in source:
+            symbol, price = update.data.split("=")
+            prices[symbol] = float(price)
+    return prices
+
+
+def test_prices_survive_a_dropped_connection(sse_server: SSEServer) -> None:
+    """Against a real socket: the feed drops, resumes from Last-Event-ID, then ends."""
+    sse_server.route(
+        "/prices",
+        Stream(event("ACME=1.5", id="1"), Drop()),
+        Stream(event("ACME=1.75", id="2"), event("INIT=3", id="3")),
+        Reply(204),
+    )
+    assert latest_prices(sse_server.url + "/prices") == {"ACME": 1.75, "INIT": 3.0}
+    assert [r.last_event_id for r in sse_server.requests] == [None, "1", "3"]
+
+
+def test_prices_with_a_mock_transport() -> None:
+    """Without sockets: the same script through httpx.MockTransport."""
+    handler = MockSSE(Stream(event("ACME=2", id="1")), Reply(204))
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        assert latest_prices("http://prices.test/prices", client) == {"ACME": 2.0}
