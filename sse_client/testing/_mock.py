@@ -1,30 +1,50 @@
-"""The scripted endpoints of the loopback server, for ``httpx.MockTransport`` and respx."""
+"""Scripted endpoints without sockets: handlers for ``httpx.MockTransport`` and respx.
+
+Rule: the standard library and httpx only. anyio is imported when an async body sleeps
+(httpx depends on it), respx never: :func:`respx_route` only calls methods of the
+router it is given.
+
+The steps of a :class:`Stream` mean here what they mean on :class:`SSEServer`, as far
+as a client can tell: a plain :class:`Drop` ends the body, ``Drop(reset=True)`` raises
+``httpx.ReadError``, a :class:`Drop` in a chunked stream raises
+``httpx.RemoteProtocolError`` (an incomplete chunked read). Without a socket, a
+:class:`Stall` cannot last until a read timeout, so it raises ``httpx.ReadTimeout`` at
+once, which is what a client with an idle timeout would see.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 
 from ._script import Drop, Reply, Request, Responder, Script, Sleep, Stall, Step, Stream, Trickle
 
-__all__ = ["MockSSE"]
+if TYPE_CHECKING:
+    import respx
+
+__all__ = ["MockSSE", "build_response", "respx_route"]
 
 
 class MockSSE:
     """A request handler that answers from a script, like one route of :class:`SSEServer`.
 
-    Pass it to ``httpx.MockTransport`` (sync or async client), or as a respx side
-    effect. Each request gets the next response; the last one repeats. Steps behave as
-    on the server, without sockets: a :class:`Drop` raises ``httpx.ReadError`` (with
-    ``reset=True``) or ``httpx.RemoteProtocolError`` (in a chunked stream) or ends the
-    body; a :class:`Stall` raises ``httpx.ReadTimeout`` at once, as an idle timeout
-    would.
+    Call it with an ``httpx.Request``: pass it to ``httpx.MockTransport`` (for
+    ``httpx.Client`` or ``httpx.AsyncClient``), or as a respx side effect. The first
+    request gets the first response, and so on; after the last, the last one repeats.
+    Every request is recorded, as the server records them.
+
+    Args:
+        *responses: Each a :class:`Stream`, a :class:`Reply`, or a function that takes
+            the :class:`Request` and returns one (such as :func:`resumable_counter`).
+
+    Raises:
+        ValueError: No response was given.
 
     Example:
-        >>> from sse_client.testing import MockSSE, Reply, Stream, event
         >>> handler = MockSSE(Stream(event("hi", id="1")), Reply(204))
         >>> client = httpx.Client(transport=httpx.MockTransport(handler))
     """
@@ -32,29 +52,138 @@ class MockSSE:
     def __init__(self, *responses: Responder) -> None:
         self._script = Script(responses)
         self._requests: list[Request] = []
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
 
     @property
     def requests(self) -> list[Request]:
-        """A copy of the requests received so far, in order."""
-        with self._lock:
+        """A copy of the requests received so far, in order.
+
+        Example:
+            >>> handler = MockSSE(Reply(204))
+            >>> assert handler.requests == []
+        """
+        with self._changed:
+            return list(self._requests)
+
+    def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[Request]:
+        """Block until at least ``count`` requests have arrived; return all of them.
+
+        For a client running in another thread.
+
+        Args:
+            count: How many requests to wait for, counting those already received.
+            timeout: The most seconds to wait.
+
+        Returns:
+            A copy of the requests received so far (``count`` or more).
+
+        Raises:
+            TimeoutError: Fewer than ``count`` arrived within ``timeout`` seconds.
+
+        Example:
+            >>> handler = MockSSE(Reply(204))
+            >>> handler.wait_for_requests(0)
+            []
+        """
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._requests) >= count, timeout):
+                raise TimeoutError(
+                    f"expected {count} requests within {timeout} s, got {len(self._requests)}"
+                )
             return list(self._requests)
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        """Record ``request`` and answer it with the next response of the script.
+
+        Args:
+            request: The request the transport received (its body already read, as
+                ``httpx.MockTransport`` and respx do).
+
+        Returns:
+            The response; a :class:`Stream` gives a streaming body that works with both
+            ``httpx.Client`` and ``httpx.AsyncClient``.
+
+        Example:
+            >>> handler = MockSSE(Reply(204))
+            >>> handler(httpx.Request("GET", "http://test/s")).status_code
+            204
+        """
         recorded = Request(
             method=request.method,
             path=request.url.raw_path.decode("ascii"),
             headers={name.lower(): value for name, value in request.headers.items()},
             body=request.read(),
         )
-        with self._lock:
+        with self._changed:
             self._requests.append(recorded)
+            self._changed.notify_all()
             answer = self._script.next(recorded)
-        if isinstance(answer, Reply):
-            return httpx.Response(answer.status, headers=dict(answer.headers), content=answer.body)
+        return build_response(answer, request=request)
+
+
+def build_response(
+    answer: Stream | Reply, *, request: httpx.Request | None = None
+) -> httpx.Response:
+    """An ``httpx.Response`` for one scripted answer, its body streamed step by step.
+
+    The body is a byte stream for both sync and async iteration, made afresh each time
+    it is iterated. Useful on its own to test code that takes a response, such as
+    :func:`sse_client.iter_events`.
+
+    Args:
+        answer: A :class:`Stream` (a streamed body, steps as described in this module)
+            or a :class:`Reply` (a whole body).
+        request: The request the response answers, if any (``MockTransport`` sets it).
+
+    Returns:
+        The response, not yet read.
+
+    Example:
+        >>> response = build_response(Stream(event("a", id="1"), event("b", id="2")))
+        >>> [e.data for e in sse_client.iter_events(response)]
+        ['a', 'b']
+    """
+    if isinstance(answer, Reply):
         return httpx.Response(
-            answer.status, headers=dict(answer.headers), stream=_StepStream(answer)
+            answer.status, headers=dict(answer.headers), content=answer.body, request=request
         )
+    return httpx.Response(
+        answer.status, headers=dict(answer.headers), stream=_StepStream(answer), request=request
+    )
+
+
+def respx_route(
+    url: str | httpx.URL,
+    *responses: Responder,
+    method: str = "GET",
+    router: respx.Router | None = None,
+) -> MockSSE:
+    """Add a respx route for ``method url`` that answers from a script.
+
+    Args:
+        url: The URL to mock (a respx ``url`` pattern: the query must match too, if given).
+        *responses: The script, as for :class:`MockSSE`.
+        method: The HTTP method to match.
+        router: The respx router to add the route to: the ``respx_mock`` fixture, or the
+            router of a ``respx.mock(...)`` block. Default: the global ``respx.mock``.
+
+    Returns:
+        The :class:`MockSSE` handler, whose ``requests`` record what the route received.
+
+    Raises:
+        ValueError: No response was given.
+
+    Example:
+        >>> with respx.mock:  # doctest: +SKIP
+        ...     endpoint = respx_route("https://test/s", Stream(event("hi")), Reply(204))
+    """
+    handler = MockSSE(*responses)
+    if router is None:
+        import respx  # a test extra: imported only when used
+
+        router = respx.mock
+    router.route(method=method, url=url).mock(side_effect=handler)
+    return handler
 
 
 class _StepStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -71,24 +200,25 @@ class _StepStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 yield from self._emit(step)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        import anyio  # httpx depends on it; only async users pay for the import
-
         for step in self._stream.steps:
             if self._ends(step):
                 return
             if isinstance(step, Sleep):
+                import anyio  # only async bodies that sleep need it
+
                 await anyio.sleep(step.seconds)
             else:
                 for chunk in self._emit(step):
                     yield chunk
 
     def _ends(self, step: Step) -> bool:
-        # A plain body closed early is just the end of the stream.
+        # A plain body closed early is just the end of the body.
         return isinstance(step, Drop) and not step.reset and not self._stream.chunked
 
     def _emit(self, step: Step) -> Iterator[bytes]:
         if isinstance(step, bytes):
-            yield step
+            if step:
+                yield step
         elif isinstance(step, Trickle):
             yield from (step.data[index : index + 1] for index in range(len(step.data)))
         elif isinstance(step, Stall):
@@ -96,4 +226,7 @@ class _StepStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         elif isinstance(step, Drop) and step.reset:
             raise httpx.ReadError("the scripted stream was reset")
         elif isinstance(step, Drop):
-            raise httpx.RemoteProtocolError("the scripted chunked stream was cut short")
+            raise httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body "
+                "(incomplete chunked read)"
+            )

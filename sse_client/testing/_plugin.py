@@ -1,7 +1,8 @@
 """The pytest plugin of sse_client: the ``sse_server`` fixture.
 
-Loaded by pytest through the ``pytest11`` entry point; it imports nothing until a
-test asks for the fixture.
+Loaded by every pytest run where sse-client is installed (the ``pytest11`` entry
+point), so it stays cheap: the server module is imported only when a test asks for
+the fixture.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ if TYPE_CHECKING:
 def sse_server() -> Iterator[SSEServer]:
     """A started :class:`~sse_client.testing.SSEServer`, closed after the test.
 
-    Example::
+    Yields:
+        The server, with no routes yet; its ``url`` is ``http://127.0.0.1:<port>``.
 
-        def test_resume(sse_server):
-            sse_server.route("/s", Stream(event("a", id="1")), Reply(204))
+    Example:
+        >>> def test_resume(sse_server):  # doctest: +SKIP
+        ...     sse_server.route("/s", Stream(event("a", id="1"), Drop()), Reply(204))
     """
     from ._server import SSEServer
 
