@@ -127,7 +127,8 @@ def build_response(
     """An ``httpx.Response`` for one scripted answer, its body streamed step by step.
 
     The body is a byte stream for both sync and async iteration, made afresh each time
-    it is iterated. Useful on its own to test code that takes a response, such as
+    it is iterated, and left unread as if it came off the network (a :class:`Reply`'s
+    too). Useful on its own to test code that takes a response, such as
     :func:`sse_client.iter_events`.
 
     Args:
@@ -144,12 +145,16 @@ def build_response(
         ['a', 'b']
     """
     if isinstance(answer, Reply):
-        return httpx.Response(
-            answer.status, headers=dict(answer.headers), content=answer.body, request=request
-        )
-    return httpx.Response(
-        answer.status, headers=dict(answer.headers), stream=_StepStream(answer), request=request
-    )
+        headers = dict(answer.headers)
+        if answer.status >= 200 and answer.status not in (204, 304):  # statuses without a body
+            headers.setdefault("Content-Length", str(len(answer.body)))
+        stream = _StepStream((answer.body,), chunked=False)
+    else:
+        headers = dict(answer.headers)
+        stream = _StepStream(answer.steps, chunked=answer.chunked)
+    # Given as a stream, even a whole body stays unread, as it would come off the network:
+    # ``iter_raw()`` works on it, and respx does not read it in advance.
+    return httpx.Response(answer.status, headers=headers, stream=stream, request=request)
 
 
 def respx_route(
@@ -187,11 +192,12 @@ def respx_route(
 
 
 class _StepStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    def __init__(self, stream: Stream) -> None:
-        self._stream = stream
+    def __init__(self, steps: tuple[Step, ...], *, chunked: bool) -> None:
+        self._steps = steps
+        self._chunked = chunked
 
     def __iter__(self) -> Iterator[bytes]:
-        for step in self._stream.steps:
+        for step in self._steps:
             if self._ends(step):
                 return
             if isinstance(step, Sleep):
@@ -200,7 +206,7 @@ class _StepStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 yield from self._emit(step)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for step in self._stream.steps:
+        for step in self._steps:
             if self._ends(step):
                 return
             if isinstance(step, Sleep):
@@ -213,7 +219,7 @@ class _StepStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     def _ends(self, step: Step) -> bool:
         # A plain body closed early is just the end of the body.
-        return isinstance(step, Drop) and not step.reset and not self._stream.chunked
+        return isinstance(step, Drop) and not step.reset and not self._chunked
 
     def _emit(self, step: Step) -> Iterator[bytes]:
         if isinstance(step, bytes):
@@ -225,7 +231,7 @@ class _StepStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             raise httpx.ReadTimeout("the scripted stream stalled")
         elif isinstance(step, Drop) and step.reset:
             raise httpx.ReadError("the scripted stream was reset")
-        elif isinstance(step, Drop):
+        else:  # a Drop in a chunked body (in a plain one, _ends() ended the body)
             raise httpx.RemoteProtocolError(
                 "peer closed connection without sending complete message body "
                 "(incomplete chunked read)"

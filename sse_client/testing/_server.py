@@ -13,7 +13,6 @@ carries a ``Content-Length``.
 from __future__ import annotations
 
 import contextlib
-import select
 import selectors
 import socket
 import struct
@@ -421,10 +420,11 @@ class _Handler(BaseHTTPRequestHandler):
         # Until the server closes (close() shuts this socket down, which wakes the
         # select at once) or the client hangs up (the socket reads EOF).
         stopping = self.server.owner._stopping
-        while not stopping.is_set():
-            readable, _, _ = select.select([self.connection], [], [], _STALL_POLL)
-            if readable and not self.connection.recv(_MAX_LINE):
-                return
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.connection, selectors.EVENT_READ)
+            while not stopping.is_set():
+                if selector.select(_STALL_POLL) and not self.connection.recv(_MAX_LINE):
+                    return
 
     def _drop(self, drop: Drop, chunked: bool) -> None:
         if drop.reset:
