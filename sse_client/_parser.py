@@ -35,7 +35,7 @@ Spec tags (``# spec: X``) refer to the project's restatement of the WHATWG rules
 from __future__ import annotations
 
 import re
-from _codecs import utf_8_decode
+from codecs import getincrementaldecoder
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -69,6 +69,23 @@ def _make_event(event: str, data: str, id: str, retry: int | None) -> ServerSent
     obj: Any = _EventBuilder(event, data, id, retry)
     obj.__class__ = ServerSentEvent
     return obj  # type: ignore[no-any-return]
+
+
+_BOM: Final = b"\xef\xbb\xbf"
+
+
+class _LineCounter:
+    """Counts the characters of a long unfinished line, as its bytes arrive."""
+
+    __slots__ = ("_decoder", "chars")
+
+    def __init__(self) -> None:
+        self._decoder = getincrementaldecoder("utf-8")("replace")
+        self.chars = 0
+
+    def add(self, piece: bytes) -> int:
+        self.chars += len(self._decoder.decode(piece))
+        return self.chars
 
 
 # A CR not followed by LF (a CR at the end of the text is one too).
@@ -130,15 +147,16 @@ class EventStreamParser:
         "_data_size",
         "_error",
         "_event",
+        "_head",
         "_id_buffer",
         "_limit",
         "_line",
+        "_line_chars",
         "_line_size",
         "_on_comment",
         "_retry",
         "_skip_lf",
         "_started",
-        "_undecoded",
         "last_event_id",
         "reconnection_time",
     )
@@ -160,11 +178,12 @@ class EventStreamParser:
         self._on_comment = on_comment
         self._closed = False
         self._error: EventTooLarge | None = None  # set once a limit was crossed
-        self._started = False  # has the first character (a possible BOM) been seen?
-        self._undecoded = b""  # the start of a UTF-8 character split across reads
+        self._started = False  # have the first bytes (a possible BOM) been seen?
+        self._head = b""  # the first bytes, while they may still be a BOM
         self._skip_lf = False  # the last text ended with CR: drop one LF that follows
-        self._line: list[str] = []  # pieces of the unfinished last line
-        self._line_size = 0
+        self._line: list[bytes] = []  # the unfinished last line, as it arrived
+        self._line_size = 0  # its length in bytes
+        self._line_chars: _LineCounter | None = None  # its length in characters, once long
         # The buffers of the event being read (spec: "data buffer", "event type
         # buffer", "last event ID buffer"), plus the block's valid retry value.
         self._data: list[str] = []
@@ -187,55 +206,61 @@ class EventStreamParser:
             if self._error is not None:
                 raise self._error
             raise RuntimeError("this parser is closed; use a new one for a new stream")
-        if self._undecoded:
-            data = self._undecoded + data
-        # spec: P-UTF8 -- decode with replacement; keep an incomplete last character.
-        text, used = utf_8_decode(data, "replace", False)
-        self._undecoded = bytes(data[used:]) if used != len(data) else b""
-        if not text:
-            return []
+        if type(data) is not bytes:
+            data = bytes(data)
         if not self._started:
+            # spec: P-BOM -- drop one BOM at the very start, even if cut across reads.
+            data = self._head + data
+            if len(data) < 3 and _BOM.startswith(data):
+                self._head = data
+                return []
             self._started = True
-            if text[0] == "\ufeff":  # spec: P-BOM -- only at the very start
-                text = text[1:]
-                if not text:
-                    return []
-        if self._skip_lf:
+            self._head = b""
+            if data[:3] == _BOM:
+                data = data[3:]
+        if self._skip_lf and data:
             self._skip_lf = False
-            if text[0] == "\n":  # spec: P-CR-SPLIT -- the LF of a CRLF cut in two
-                text = text[1:]
-                if not text:
-                    return []
+            if data[0] == 10:  # spec: P-CR-SPLIT -- the LF of a CRLF cut in two
+                data = data[1:]
+
+        # Only complete lines are decoded: a line ends at an ASCII byte, never inside a
+        # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
+        end = data.rfind(b"\n")
+        cr = data.rfind(b"\r")
+        if cr > end:
+            end = cr
+        if end < 0:
+            if data:
+                self._line.append(data)
+                self._line_size += len(data)
+                if self._limit is not None and self._line_size > self._limit:
+                    self._check_line()
+            return []
+        end += 1
+        if self._line:
+            self._line.append(data[:end])
+            head = b"".join(self._line)
+            self._line = []
+            self._line_chars = None
+        else:
+            head = data[:end]
+        if end != len(data):
+            self._line = [data[end:]]
+            self._line_size = len(data) - end
+            if self._limit is not None and self._line_size > self._limit:
+                self._check_line()
+        else:
+            self._line_size = 0
+        text = head.decode("utf-8", "replace")  # spec: P-UTF8 -- invalid bytes: U+FFFD
         if "\r" in text:
-            # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now.
-            self._skip_lf = text[-1] == "\r"
+            # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
+            # an LF starting the next read belongs to it.
+            self._skip_lf = text[-1] == "\r" and not self._line_size
             if _lone_cr(text) is None:
                 text = text.replace("\r", "")  # only CRLFs: the cheapest rewrite
             else:
                 text = text.replace("\r\n", "\n").replace("\r", "\n")
-
-        end = text.rfind("\n") + 1
-        if not end:
-            self._line.append(text)
-            self._line_size += len(text)
-            if self._limit is not None and self._line_size > self._limit:
-                self._too_large()
-            return []
-        if self._line:
-            self._line.append(text[:end])
-            body = "".join(self._line)
-            self._line = []
-        else:
-            body = text[:end]
-        if end != len(text):
-            rest = text[end:]
-            self._line = [rest]
-            self._line_size = len(rest)
-            if self._limit is not None and self._line_size > self._limit:
-                self._too_large()
-        else:
-            self._line_size = 0
-        return self._process(body)
+        return self._process(text)
 
     def close(self) -> list[ServerSentEvent]:
         """Mark the end of the stream.
@@ -249,8 +274,8 @@ class EventStreamParser:
             return value keeps ``close`` symmetrical with :meth:`feed` for drivers.
         """
         self._closed = True
-        self._undecoded = b""
         self._line = []
+        self._line_chars = None
         self._data = []
         return []
 
@@ -274,9 +299,9 @@ class EventStreamParser:
             # The first block continues the unfinished event of earlier reads.
             end = body.find("\n\n")
             if end < 0:
-                self._interpret(body[:-1].split("\n"))
+                self._interpret(body[:-1])
                 return events
-            self._interpret(body[:end].split("\n"))
+            self._interpret(body[:end])
             self._dispatch(events)
             body = body[end + 2 :].lstrip("\n")
         if self._limit is not None and len(body) > self._limit:
@@ -290,7 +315,7 @@ class EventStreamParser:
                 # Any other block: interpret it line by line. If no blank line follows,
                 # it is the unfinished last block: its buffers wait for the blank line.
                 lines = block.rstrip("\n")
-                self._interpret(lines.split("\n"))
+                self._interpret(lines)
                 if len(block) - len(lines) > 1:
                     self._dispatch(events)
                 continue
@@ -312,23 +337,28 @@ class EventStreamParser:
         last = blocks.pop()
         for block in blocks:
             if block:
-                self._interpret(block.lstrip("\n").split("\n"))
+                self._interpret(block.lstrip("\n"))
                 self._dispatch(events)
         last = last.lstrip("\n")
         if last:
-            self._interpret(last[:-1].split("\n"))
+            self._interpret(last[:-1])
 
-    def _interpret(self, lines: list[str]) -> None:
-        """Interpret the lines of one block into the event buffers (spec: P-FIELD...)."""
+    def _interpret(self, block: str) -> None:
+        """Interpret lines of one block (joined by LF) into the event buffers (P-FIELD...)."""
         limit = self._limit
-        for line in lines:
+        data = self._data
+        for line in block.split("\n"):
             if limit is not None and len(line) > limit:
                 self._too_large()
-            name, colon, value = line.partition(":")
-            if value and value[0] == " ":
-                value = value[1:]  # spec: P-FIELD
+            if line[:6] == "data: ":  # the most common line, without partition's copies
+                value = line[6:]
+                name = "data"
+            else:
+                name, colon, value = line.partition(":")
+                if value and value[0] == " ":
+                    value = value[1:]  # spec: P-FIELD
             if name == "data":  # spec: F-DATA
-                self._data.append(value)
+                data.append(value)
                 self._data_size += len(value) + 1
                 if limit is not None and self._data_size - 1 > limit:
                     self._too_large()
@@ -361,12 +391,28 @@ class EventStreamParser:
         self._event = ""
         self._retry = None
 
+    def _check_line(self) -> None:
+        """The unfinished line holds more bytes than the limit: count its characters.
+
+        The limit is in characters, which are as many as the bytes or fewer, so the
+        count only starts once the bytes pass the limit; it then follows the line
+        incrementally and raises as soon as the characters pass it too.
+        """
+        assert self._limit is not None
+        if self._line_chars is None:
+            self._line_chars = _LineCounter()
+            for piece in self._line[:-1]:
+                self._line_chars.add(piece)
+        if self._line_chars.add(self._line[-1]) > self._limit:
+            self._too_large()
+
     def _too_large(self) -> None:
         # Where the oversized event ends is unknown, so the parser cannot resynchronise:
         # it drops its buffers and raises the same error from every later feed().
         assert self._limit is not None
         self._closed = True
         self._line = []
+        self._line_chars = None
         self._data = []
         self._error = EventTooLarge(
             f"an event's data or a line exceeded max_event_size={self._limit} characters",

@@ -34,6 +34,7 @@ def state(parser: EventStreamParser) -> tuple[str, float | None]:
 @given(chunked())
 @example((b"data: a\r\n\r\n", [b"data: a\r", b"\n\r", b"\n"]))
 @example(("data: \u20ac\n\n".encode(), [b"data: \xe2", b"\x82", b"\xac\n\n"]))
+@example((b"data: a\rdata: b\n\n", [b"data: a\rdata: b", b"\n\n"]))
 def test_any_chunking_gives_the_same_events(case: tuple[bytes, list[bytes]]) -> None:
     """(a) Feeding a stream in any chunks equals feeding it whole, state included."""
     stream, chunks = case

@@ -1,0 +1,293 @@
+"""Parse throughput of sse_client's parser against the peers, on the same bytes, in one run.
+
+Run: ``python -m bench.bench_parser [--quick] [--repeat N] [--markdown]``
+(after ``python -m pip install -e '.[bench]'``).
+
+Workloads:
+- ``llm``: ~100k Anthropic-style ``content_block_delta`` events (``event:`` + ``data:``,
+  every 10th with an ``id:``), in network-sized chunks (4-16 KiB, seeded);
+- ``llm-crlf``: the same stream with CRLF line endings;
+- ``big``: 256 KiB events spread over many ``data:`` lines;
+- ``tiny-chunks``: the LLM stream delivered in 1-7 byte chunks (seeded);
+- ``openai``: OpenAI chat-completion chunks (``data:`` only), ending with ``[DONE]``.
+
+Contestants are driven the way their users drive them: httpx-sse over an
+``httpx.Response`` (``EventSource(response).iter_sse()``), sseclient-py over a chunk
+iterator, the openai SDK's ``SSEDecoder.iter_bytes``, launchdarkly-eventsource's
+``SSEReader`` over a chunk iterator. The floor is the cheapest pass over the same bytes:
+decode, split on blank lines, one small object per event. Every contestant's event
+count is checked; one that miscounts is reported, not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from sse_client import EventStreamParser
+
+
+@dataclass
+class Workload:
+    name: str
+    chunks: list[bytes]
+    events: int
+
+
+def llm_body(count: int, newline: bytes = b"\n") -> bytes:
+    parts = []
+    for i in range(count):
+        payload = {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": f"tok{i} "},
+        }
+        head = "event: content_block_delta\n" + (f"id: {i}\n" if i % 10 == 0 else "")
+        parts.append(f"{head}data: {json.dumps(payload)}\n\n")
+    return "".join(parts).encode().replace(b"\n", newline)
+
+
+def big_body(count: int, size: int = 256 * 1024, line: int = 1024) -> bytes:
+    row = b"data: " + b"x" * (line - 7) + b"\n"
+    event = row * (size // line) + b"\n"
+    return event * count
+
+
+def openai_body(count: int) -> bytes:
+    parts = []
+    for i in range(count):
+        chunk = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": f"tok{i} "}, "finish_reason": None}],
+        }
+        parts.append(f"data: {json.dumps(chunk)}\n\n")
+    parts.append("data: [DONE]\n\n")
+    return "".join(parts).encode()
+
+
+def split(body: bytes, low: int, high: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    chunks = []
+    index = 0
+    while index < len(body):
+        size = rng.randint(low, high)
+        chunks.append(body[index : index + size])
+        index += size
+    return chunks
+
+
+def workloads(quick: bool) -> list[Workload]:
+    llm = 5_000 if quick else 100_000
+    big = 4 if quick else 64
+    return [
+        Workload("llm", split(llm_body(llm), 4096, 16384, 1), llm),
+        Workload("llm-crlf", split(llm_body(llm, b"\r\n"), 4096, 16384, 2), llm),
+        Workload("big", split(big_body(big), 4096, 16384, 3), big),
+        Workload("tiny-chunks", split(llm_body(llm // 10), 1, 7, 4), llm // 10),
+        Workload("openai", split(openai_body(llm), 4096, 16384, 5), llm + 1),
+    ]
+
+
+# -- Contestants: each takes the chunks and returns the number of events it saw. ------
+
+
+def ours(chunks: list[bytes]) -> int:
+    parser = EventStreamParser(max_event_size=None)
+    count = 0
+    for chunk in chunks:
+        count += len(parser.feed(chunk))
+    return count
+
+
+def floor(chunks: list[bytes]) -> int:
+    separator = "\r\n\r\n" if b"\r\n" in chunks[0] else "\n\n"
+
+    class Event:
+        __slots__ = ("block",)
+
+        def __init__(self, block: str) -> None:
+            self.block = block
+
+    pending = ""
+    count = 0
+    for chunk in chunks:
+        pending += chunk.decode()
+        *blocks, pending = pending.split(separator)
+        count += len([Event(block) for block in blocks])
+    return count
+
+
+def httpx_sse(chunks: list[bytes]) -> int:
+    import httpx
+    from httpx_sse import EventSource
+
+    response = httpx.Response(
+        200, headers={"Content-Type": "text/event-stream"}, content=iter(chunks)
+    )
+    return sum(1 for _ in EventSource(response).iter_sse())
+
+
+def sseclient_py(chunks: list[bytes]) -> int:
+    import sseclient
+
+    return sum(1 for _ in sseclient.SSEClient(iter(chunks)).events())
+
+
+def openai_sdk(chunks: list[bytes]) -> int:
+    from openai._streaming import SSEDecoder
+
+    return sum(1 for _ in SSEDecoder().iter_bytes(iter(chunks)))
+
+
+def launchdarkly(chunks: list[bytes]) -> int:
+    from ld_eventsource.actions import Event
+    from ld_eventsource.reader import _BufferedLineReader, _SSEReader
+
+    lines = _BufferedLineReader.lines_from(iter(chunks))
+    return sum(1 for item in _SSEReader(lines).events_and_comments() if isinstance(item, Event))
+
+
+PEERS: dict[str, Callable[[list[bytes]], int]] = {
+    "httpx-sse": httpx_sse,
+    "sseclient-py": sseclient_py,
+    "openai": openai_sdk,
+    "launchdarkly": launchdarkly,
+}
+
+
+def best_of(func: Callable[[list[bytes]], int], chunks: list[bytes], repeat: int) -> tuple[float, int]:
+    best = float("inf")
+    count = -1
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        count = func(chunks)
+        best = min(best, time.perf_counter() - start)
+    return best, count
+
+
+@dataclass
+class Row:
+    workload: Workload
+    rates: dict[str, float | None]  # events/s; None: miscounted or failed
+    notes: dict[str, str]
+
+    @property
+    def fastest_peer(self) -> tuple[str, float]:
+        rates = [(name, rate) for name, rate in self.rates.items() if name in PEERS and rate]
+        return max(rates, key=lambda item: item[1]) if rates else ("-", 0.0)
+
+
+def measure(workload: Workload, repeat: int) -> Row:
+    rates: dict[str, float | None] = {}
+    notes: dict[str, str] = {}
+    contestants: dict[str, Callable[[list[bytes]], int]] = {"sse_client": ours, **PEERS}
+    if workload.name in {"llm", "llm-crlf", "openai"}:
+        contestants["floor"] = floor
+    for name, func in contestants.items():
+        try:
+            seconds, count = best_of(func, workload.chunks, repeat)
+        except ImportError:
+            rates[name], notes[name] = None, "not installed"
+            continue
+        if count != workload.events:
+            rates[name], notes[name] = None, f"miscounted: {count} of {workload.events}"
+            continue
+        rates[name] = workload.events / seconds
+    return Row(workload, rates, notes)
+
+
+def check_ours(workload: Workload) -> None:
+    """Our parser's events are right, not only counted."""
+    parser = EventStreamParser(max_event_size=None)
+    events = [event for chunk in workload.chunks for event in parser.feed(chunk)]
+    if workload.name.startswith("llm") or workload.name == "tiny-chunks":
+        first, last = events[0], events[-1]
+        assert first.event == "content_block_delta"
+        assert first.json()["delta"]["text"] == "tok0 "
+        assert first.id == "0"
+        assert last.id == str((len(events) - 1) // 10 * 10)
+    elif workload.name == "big":
+        lines = 256  # big_body(): 256 lines of 1017 characters each, per event
+        assert all(len(event.data) == lines * 1017 + lines - 1 for event in events)
+    else:
+        assert events[-1].data == "[DONE]"
+
+
+def peak_memory(chunks: Iterable[bytes]) -> int:
+    tracemalloc.start()
+    parser = EventStreamParser(max_event_size=None)
+    for chunk in chunks:
+        parser.feed(chunk)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def long_stream(events: int) -> Iterator[bytes]:
+    """An LLM stream of any length, generated chunk by chunk (never held whole)."""
+    block = llm_body(1000)
+    for _ in range(events // 1000):
+        yield from split(block, 4096, 16384, 6)
+
+
+def table(rows: list[Row], markdown: bool) -> str:
+    names = ["sse_client", *PEERS, "floor"]
+    header = ["workload", *names, "ours / fastest peer", "ours / floor"]
+    lines = []
+    for row in rows:
+        cells = [row.workload.name]
+        for name in names:
+            rate = row.rates.get(name)
+            note = row.notes.get(name)
+            cells.append(f"{rate / 1000:,.0f}k" if rate else (note or "-"))
+        ours_rate = row.rates["sse_client"] or 0.0
+        peer, peer_rate = row.fastest_peer
+        cells.append(f"{ours_rate / peer_rate:.2f}x ({peer})" if peer_rate else "-")
+        floor_rate = row.rates.get("floor")
+        cells.append(f"{ours_rate / floor_rate:.2f}" if floor_rate else "-")
+        lines.append(cells)
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(cells) + " |" for cells in lines]
+        return "\n".join(out)
+    widths = [max(len(str(cells[i])) for cells in [header, *lines]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(cell).rjust(width) for cell, width in zip(cells, widths, strict=True))
+        for cells in [header, *lines]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small streams, one repeat")
+    parser.add_argument("--repeat", type=int, default=5, help="best of N runs (default 5)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args(argv)
+    repeat = 1 if args.quick else args.repeat
+
+    rows = []
+    for workload in workloads(args.quick):
+        check_ours(workload)
+        rows.append(measure(workload, repeat))
+    print("events/s (k = thousands), best of", repeat, "runs, same bytes for every contestant\n")
+    print(table(rows, args.markdown))
+    short, long = (1_000, 10_000) if args.quick else (10_000, 1_000_000)
+    print(
+        f"\nparser peak memory: {peak_memory(long_stream(short)) / 1024:.0f} KiB for {short:,} "
+        f"events, {peak_memory(long_stream(long)) / 1024:.0f} KiB for {long:,} "
+        "(flat: bounded by a chunk and an event, not by the stream)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
