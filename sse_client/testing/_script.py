@@ -186,7 +186,7 @@ def resumable_counter(total: int, *, per_connection: int, retry: int | None = No
 
     def respond(request: Request) -> Stream | Reply:
         last = request.last_event_id
-        start = int(last) + 1 if last and last.isdigit() else 1
+        start = int(last) + 1 if last and last.isascii() and last.isdigit() else 1
         if start > total:
             return Reply(204)
         stop = min(total, start + per_connection - 1)
