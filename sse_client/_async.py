@@ -141,7 +141,7 @@ class AsyncEventSource:
         self._client = httpx.AsyncClient() if client is None else client
         self._owns_client = client is None
         self._chunks: AsyncIterator[bytes] | None = None
-        self._events: deque[ServerSentEvent] = deque()
+        self._events: deque[ServerSentEvent | str] = deque()
         self._scope: anyio.CancelScope | None = None
         self._busy = False
 
@@ -189,8 +189,17 @@ class AsyncEventSource:
         return self
 
     async def __anext__(self) -> ServerSentEvent:
-        if self._events:  # the hot path: events already parsed from the last read
-            return self._events.popleft()
+        while True:
+            events = self._events
+            while events:  # the hot path: items already parsed from the last read
+                item = events.popleft()
+                if isinstance(item, ServerSentEvent):
+                    return item
+                self._core.comment(item)  # a comment line, in its place in the stream
+            await self._fill()
+
+    async def _fill(self) -> None:
+        """Connect or read until items arrive; at the end of the stream, stop iterating."""
         self._busy = True
         try:
             while not self._events:
@@ -200,7 +209,6 @@ class AsyncEventSource:
                     await self._connect()
                 else:
                     await self._read()
-            return self._events.popleft()
         finally:
             self._busy = False
             if self._core.closed:

@@ -20,7 +20,7 @@ import httpx
 from ._backoff import Backoff, StopStrategy, WaitStrategy
 from ._errors import BODY_PREVIEW_SIZE, ResponseError, SSEError
 from ._models import ReadyState
-from ._parser import EventStreamParser
+from ._parser import EventStreamParser, InlineCommentParser
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -263,7 +263,10 @@ class SourceCore:
             self.ready_state = ReadyState.OPEN  # spec: C-200
             self._delivered = False
             # spec: C-FRESH -- a new stream for the parser; the ID and retry carry over.
-            self.parser = EventStreamParser(
+            # With a comment hook, comments come back among the events, so that the
+            # driver reports both in the order the server sent them.
+            parser_class = EventStreamParser if self._on_comment is None else InlineCommentParser
+            self.parser = parser_class(
                 last_event_id=self._last_event_id,
                 max_event_size=self.max_event_size,
                 on_comment=self._on_comment,
@@ -275,6 +278,11 @@ class SourceCore:
             logger.info("server answered 204: the stream is over")
             self.close()
         return verdict
+
+    def comment(self, text: str) -> None:
+        """Report a comment line, in its place among the events (beyond spec)."""
+        assert self._on_comment is not None
+        self._on_comment(text)
 
     def on_events(self) -> None:
         """The open connection delivered events: the next failure starts a new run."""

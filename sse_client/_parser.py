@@ -299,9 +299,9 @@ class EventStreamParser:
             # The first block continues the unfinished event of earlier reads.
             end = body.find("\n\n")
             if end < 0:
-                self._interpret(body[:-1])
+                self._interpret(body[:-1], events)
                 return events
-            self._interpret(body[:end])
+            self._interpret(body[:end], events)
             self._dispatch(events)
             body = body[end + 2 :].lstrip("\n")
         if self._limit is not None and len(body) > self._limit:
@@ -315,7 +315,7 @@ class EventStreamParser:
                 # Any other block: interpret it line by line. If no blank line follows,
                 # it is the unfinished last block: its buffers wait for the blank line.
                 lines = block.rstrip("\n")
-                self._interpret(lines)
+                self._interpret(lines, events)
                 if len(block) - len(lines) > 1:
                     self._dispatch(events)
                 continue
@@ -337,13 +337,13 @@ class EventStreamParser:
         last = blocks.pop()
         for block in blocks:
             if block:
-                self._interpret(block.lstrip("\n"))
+                self._interpret(block.lstrip("\n"), events)
                 self._dispatch(events)
         last = last.lstrip("\n")
         if last:
-            self._interpret(last[:-1])
+            self._interpret(last[:-1], events)
 
-    def _interpret(self, block: str) -> None:
+    def _interpret(self, block: str, events: list[Any]) -> None:
         """Interpret lines of one block (joined by LF) into the event buffers (P-FIELD...)."""
         limit = self._limit
         data = self._data
@@ -372,7 +372,12 @@ class EventStreamParser:
                     self._retry = _milliseconds(value)
                     self.reconnection_time = self._retry / 1000
             elif not name and colon and self._on_comment is not None:  # spec: P-COMMENT
-                self._on_comment(line[1:])
+                self._comment(line[1:], events)
+
+    def _comment(self, text: str, events: list[Any]) -> None:
+        """Report a comment line (beyond spec: the standard ignores them)."""
+        assert self._on_comment is not None
+        self._on_comment(text)
 
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
         """Dispatch the buffered event, if it has data (spec: D-ID ... D-RESET)."""
@@ -419,3 +424,25 @@ class EventStreamParser:
             limit=self._limit,
         )
         raise self._error
+
+
+class CommentLine(str):
+    """A comment line's text, placed among the events by :class:`InlineCommentParser`."""
+
+    __slots__ = ()
+
+
+class InlineCommentParser(EventStreamParser):
+    """A parser whose ``feed`` returns comment lines among the events, in stream order.
+
+    For the clients: ``on_comment`` alone is called while ``feed`` runs, before the
+    events that preceded the comment are returned. This parser puts a
+    :class:`CommentLine` in the returned list instead, so a driver can report events
+    and comments in the order the server sent them. ``on_comment`` must be given (it
+    turns comment reporting on) but is not called.
+    """
+
+    __slots__ = ()
+
+    def _comment(self, text: str, events: list[Any]) -> None:
+        events.append(CommentLine(text))

@@ -142,7 +142,7 @@ class EventSource:
         self._client = httpx.Client() if client is None else client
         self._owns_client = client is None
         self._chunks: Iterator[bytes] | None = None
-        self._events: deque[ServerSentEvent] = deque()
+        self._events: deque[ServerSentEvent | str] = deque()
         self._wakeup = threading.Event()
         self._lock = threading.Lock()
         self._busy = False
@@ -191,8 +191,17 @@ class EventSource:
         return self
 
     def __next__(self) -> ServerSentEvent:
-        if self._events:  # the hot path: events already parsed from the last read
-            return self._events.popleft()
+        while True:
+            events = self._events
+            while events:  # the hot path: items already parsed from the last read
+                item = events.popleft()
+                if isinstance(item, ServerSentEvent):
+                    return item
+                self._core.comment(item)  # a comment line, in its place in the stream
+            self._fill()
+
+    def _fill(self) -> None:
+        """Connect or read until items arrive; at the end of the stream, stop iterating."""
         self._busy = True
         try:
             while not self._events:
@@ -202,7 +211,6 @@ class EventSource:
                     self._connect()
                 else:
                     self._read()
-            return self._events.popleft()
         finally:
             self._busy = False
             if self._core.closed:

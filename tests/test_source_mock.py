@@ -198,3 +198,33 @@ async def test_aiter_events_over_an_opened_response() -> None:
         async for _ in aiter_events(failing):
             pass
     assert failing.closed
+
+
+def test_comments_and_events_keep_their_order_within_one_read() -> None:
+    """A comment between two events of the same read is reported between them."""
+    log: list[str] = []
+    handler = MockSSE(Stream(event("a") + b":between\n" + event("b") + b":after\n"), Reply(204))
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as client,
+        EventSource(
+            URL, client=client, on_comment=lambda text: log.append(f"comment {text}")
+        ) as source,
+    ):
+        log.extend(f"event {item.data}" for item in source)
+    assert log == ["event a", "comment between", "event b", "comment after"]
+
+
+@pytest.mark.anyio
+async def test_async_comments_and_events_keep_their_order() -> None:
+    """The async client interleaves comments and events the same way."""
+    log: list[str] = []
+    handler = MockSSE(Stream(b":first\n" + event("a") + b":between\n" + event("b")), Reply(204))
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
+        AsyncEventSource(
+            URL, client=client, on_comment=lambda text: log.append(f"comment {text}")
+        ) as source,
+    ):
+        async for item in source:
+            log.append(f"event {item.data}")  # noqa: PERF401 -- interleaved with the hook
+    assert log == ["comment first", "event a", "comment between", "event b"]
