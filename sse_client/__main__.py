@@ -6,5 +6,5 @@ from ._cli import main, run
 
 __all__ = ["main", "run"]
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover -- runs in the subprocesses of tests/test_demo.py
     run()

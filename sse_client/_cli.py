@@ -1,16 +1,23 @@
 """The command line: ``python -m sse_client URL`` (or ``sse-client URL``), and ``--demo``.
 
-Standard library only (argparse). Events go to stdout, one per line, flushed at once
-so pipes see them as they come; lifecycle lines (``-v``) and errors go to stderr.
+Standard library only (argparse). Events go to stdout, one per line, flushed at once so
+that a pipe sees each as it comes; lifecycle lines (``-v``) and errors go to stderr.
+Every argument is checked before anything connects, so a mistake in one is a usage
+error (status 2), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import math
+import os
+import re
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from dataclasses import dataclass, field
+from typing import Any, Final, TextIO
 
 import httpx
 
@@ -18,34 +25,97 @@ from ._errors import SSEError
 from ._models import ServerSentEvent
 from ._sync import EventSource
 
-__all__ = ["main"]
+__all__ = ["build_parser", "format_line", "main", "run"]
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2  # argparse's own status for bad arguments
+EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+DEFAULT_IDLE_TIMEOUT: Final = 300.0  # seconds
+DEFAULT_RECONNECTION_TIME: Final = 3.0  # seconds
+
+# RFC 9110 token: what a header name or a method may be made of.
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+_SHOWN_LINE_BREAK: Final = "\\n"  # a backslash and an n
+
+_EPILOG: Final = """\
+output:
+  One line per event: TYPE #ID: DATA (without #ID when the event has no id).
+  Line breaks inside DATA are shown as \\n, so every event stays on one line.
+  --json prints {"event", "data", "id"} objects instead (exact, one per line),
+  and comments, with --comments, as {"comment": TEXT}.
+
+reconnection:
+  A GET reconnects after a network error, an idle timeout or the end of the
+  body, sending Last-Event-ID; other methods only with --reconnect, since that
+  resends the request. An HTTP 204 ends the stream.
+
+exit status:
+  0    a clean end: HTTP 204, the end of the stream without reconnection,
+       or --max-events reached
+  1    the stream failed: an error status, the wrong Content-Type, a network
+       error without reconnection, or reconnection given up (--max-attempts)
+  2    bad arguments
+  130  interrupted (Ctrl-C)
+
+examples:
+  python -m sse_client --demo
+  python -m sse_client https://example.com/stream -v --max-events 10
+  python -m sse_client https://api.example.com/v1/chat/completions --json \\
+      -H 'Authorization: Bearer TOKEN' --json-body '{"stream": true}'
+"""
 
 
-def _parser() -> argparse.ArgumentParser:
+def _count(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 seconds or more, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the command line (its ``--help`` is the reference).
+
+    Returns:
+        A parser whose namespace :func:`main` reads.
+
+    Example:
+        >>> build_parser().parse_args(["http://127.0.0.1:8000/s", "--json"]).json
+        True
+    """
     from . import __version__
 
     parser = argparse.ArgumentParser(
         prog="python -m sse_client",
         description="Print the events of a Server-Sent Events stream, one per line.",
-        epilog=(
-            "Lines read 'TYPE #ID: DATA' (line breaks in data shown as \\n); --json "
-            "prints exact JSON lines. Exit status: 0 at a clean end (HTTP 204, end of "
-            "stream without reconnection, --max-events reached), 1 when the stream "
-            "failed, 2 on bad arguments, 130 on Ctrl-C."
-        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("url", nargs="?", help="the stream's URL")
+    parser.add_argument("url", nargs="?", help="the stream's URL (http:// or https://)")
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="start a built-in demo server on 127.0.0.1 and read its stream",
+        help="start a built-in demo server on 127.0.0.1 and read its stream (implies -v)",
     )
-    parser.add_argument(
+    request = parser.add_argument_group("request")
+    request.add_argument(
         "-H",
         "--header",
         action="append",
@@ -53,213 +123,299 @@ def _parser() -> argparse.ArgumentParser:
         metavar="'NAME: VALUE'",
         help="add a request header (repeatable)",
     )
-    parser.add_argument("-X", "--method", help="the HTTP method (default GET, or POST with a body)")
-    body = parser.add_mutually_exclusive_group()
-    body.add_argument("-d", "--data", help="a raw request body; @FILE reads it from a file")
+    request.add_argument(
+        "-X", "--method", help="the HTTP method (default: GET, or POST when a body is given)"
+    )
+    body = request.add_mutually_exclusive_group()
+    body.add_argument(
+        "-d", "--data", help="a raw request body; @FILE reads it from a file, @- from stdin"
+    )
     body.add_argument("--json-body", metavar="JSON", help="a JSON request body")
-    parser.add_argument("--last-event-id", default="", metavar="ID", help="resume after this ID")
-    again = parser.add_mutually_exclusive_group()
+    request.add_argument(
+        "--last-event-id", default="", metavar="ID", help="resume after this event ID"
+    )
+    stream = parser.add_argument_group("connection")
+    again = stream.add_mutually_exclusive_group()
     again.add_argument(
         "--no-reconnect", action="store_true", help="stop when the stream ends or fails"
     )
     again.add_argument(
         "--reconnect",
         action="store_true",
-        help="reconnect even for methods other than GET (resends the body)",
+        help="reconnect for methods other than GET too (resends the body)",
     )
-    parser.add_argument("--max-events", type=int, metavar="N", help="stop after N events")
-    parser.add_argument(
-        "--idle-timeout",
-        type=float,
-        default=300.0,
+    stream.add_argument(
+        "--reconnection-time",
+        type=_seconds,
+        default=DEFAULT_RECONNECTION_TIME,
         metavar="SECONDS",
-        help="reconnect after this long without a byte (default 300)",
+        help="wait before reconnecting, until the server's retry: field says otherwise"
+        " (default: %(default)g; doubled after each failure in a row)",
     )
-    parser.add_argument("--comments", action="store_true", help="print comment lines too")
-    parser.add_argument("--json", action="store_true", help="print JSON lines: event, data, id")
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="print connects, errors and retries on stderr"
+    stream.add_argument(
+        "--max-attempts",
+        type=_count,
+        metavar="N",
+        help="give up after N failed attempts in a row (default: never)",
     )
-    parser.add_argument("--version", action="version", version=f"sse-client {__version__}")
+    stream.add_argument(
+        "--idle-timeout",
+        type=_seconds,
+        default=DEFAULT_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="a connection silent this long is dead, and is reestablished"
+        " (default: %(default)g; 0: wait forever)",
+    )
+    stream.add_argument("--max-events", type=_count, metavar="N", help="stop after N events")
+    output = parser.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="print JSON lines: event, data, id")
+    output.add_argument("--comments", action="store_true", help="print comment lines too")
+    output.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="tell connections, failures, retries and the close on stderr",
+    )
+    output.add_argument("--version", action="version", version=f"sse-client {__version__}")
     return parser
 
 
-def format_line(event: ServerSentEvent, as_json: bool) -> str:
-    """One event as one line of output."""
+def format_line(event: ServerSentEvent, *, as_json: bool = False) -> str:
+    """One event as one line of output, without the line break.
+
+    Args:
+        event: The event to show.
+        as_json: Print an exact JSON object rather than the readable form.
+
+    Returns:
+        ``TYPE #ID: DATA`` (``TYPE: DATA`` without an id), line breaks in the data
+        written as ``\\n``; or ``{"event": ..., "data": ..., "id": ...}``.
+
+    Example:
+        >>> format_line(ServerSentEvent(event="delta", data="a\\nb", id="7"))
+        'delta #7: a\\\\nb'
+    """
     if as_json:
         return json.dumps({"event": event.event, "data": event.data, "id": event.id})
-    label = event.event if not event.id else f"{event.event} #{event.id}"
-    return f"{label}: {event.data.replace(chr(10), chr(92) + 'n')}"
+    label = f"{event.event} #{event.id}" if event.id else event.event
+    # Data never holds a CR (the parser splits lines at it), so LF is the only break.
+    return f"{label}: " + event.data.replace("\n", _SHOWN_LINE_BREAK)
 
 
-class _Printer:
-    """Writes events and lifecycle lines, flushing each one."""
+@dataclass
+class _Options:
+    """What the arguments ask for, checked."""
 
-    def __init__(self, out: TextIO, err: TextIO, *, as_json: bool, verbose: bool) -> None:
-        self.out = out
-        self.err = err
-        self.as_json = as_json
-        self.verbose = verbose
-        self.source: EventSource | None = None
+    headers: httpx.Headers
+    method: str
+    body: dict[str, Any] = field(default_factory=dict)
 
-    def event(self, event: ServerSentEvent) -> None:
-        self.out.write(format_line(event, self.as_json) + "\n")
-        self.out.flush()
 
-    def comment(self, text: str) -> None:
-        line = json.dumps({"comment": text}) if self.as_json else f":{text}"
-        self.out.write(line + "\n")
-        self.out.flush()
-
-    def note(self, text: str) -> None:
-        if self.verbose:
-            self.err.write(f"* {text}\n")
-            self.err.flush()
-
-    def hooks(self) -> dict[str, Any]:
-        def on_open(response: httpx.Response) -> None:
-            self.note(f"connected: {response.status_code} {response.reason_phrase} {response.url}")
-
-        def on_error(error: Exception) -> None:
-            self.note(f"connection lost: {_describe(error)}")
-
-        def on_retry(delay: float) -> None:
-            last_event_id = "" if self.source is None else self.source.last_event_id
-            resume = f" with Last-Event-ID {last_event_id!r}" if last_event_id else ""
-            self.note(f"reconnecting in {delay:.2f} s{resume}")
-
-        def on_close() -> None:
-            response = None if self.source is None else self.source.response
-            if response is not None and response.status_code == 204:
-                self.note("closed: the server answered 204, the stream is over")
-            else:
-                self.note("closed")
-
-        return {
-            "on_open": on_open,
-            "on_error": on_error,
-            "on_retry": on_retry,
-            "on_close": on_close,
-        }
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines())
 
 
 def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
-    return text if isinstance(error, SSEError) else f"{type(error).__name__}: {text}"
+    if not isinstance(error, SSEError):
+        text = f"{type(error).__name__}: {text}"
+    return _one_line(text)
 
 
-def _headers(values: list[str]) -> list[tuple[str, str]]:
-    headers = []
-    for value in values:
-        name, colon, content = value.partition(":")
-        if not colon or not name.strip():
-            raise ValueError(f"a header must look like 'Name: value', got {value!r}")
-        headers.append((name.strip(), content.strip()))
-    return headers
+def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> _Options:
+    """Check what argparse cannot; a problem ends the run with status 2 and a usage line."""
+    if args.demo == (args.url is not None):
+        parser.error("give a URL, or --demo")
+    if args.url is not None:
+        try:
+            url = httpx.URL(args.url)
+        except httpx.InvalidURL as exc:
+            parser.error(f"invalid URL {args.url!r}: {exc}")
+        if url.scheme not in ("http", "https") or not url.host:
+            parser.error(f"expected an http:// or https:// URL, got {args.url!r}")
+    if _has_control_characters(args.last_event_id):
+        parser.error(f"--last-event-id cannot hold control characters, got {args.last_event_id!r}")
+    headers: list[tuple[bytes, bytes]] = []
+    for header in args.header:
+        name, colon, value = header.partition(":")
+        name, value = name.strip(), value.strip()
+        if not colon or not _TOKEN.fullmatch(name):
+            parser.error(f"a header must look like 'Name: value', got {header!r}")
+        if _has_control_characters(value):
+            parser.error(f"a header value cannot hold control characters, got {header!r}")
+        if name.lower() == "last-event-id":
+            parser.error("send Last-Event-ID with --last-event-id")
+        # UTF-8 on the wire: httpx would refuse anything beyond ASCII in a str value.
+        headers.append((name.encode("ascii"), value.encode("utf-8")))
+    if args.method is not None and not _TOKEN.fullmatch(args.method):
+        parser.error(f"invalid method {args.method!r}")
+    try:
+        body = _request_body(args)
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
+    method = args.method.upper() if args.method else ("POST" if body else "GET")
+    return _Options(headers=httpx.Headers(headers), method=method, body=body)
+
+
+def _has_control_characters(text: str) -> bool:
+    # What a header value may not hold (RFC 9110 field-value): controls but the tab.
+    return any((ord(c) < 0x20 and c != "\t") or c == "\x7f" for c in text)
 
 
 def _request_body(args: argparse.Namespace) -> dict[str, Any]:
     if args.json_body is not None:
-        return {"json": json.loads(args.json_body)}
-    if args.data is not None:
-        if args.data.startswith("@"):
-            with open(args.data[1:], "rb") as file:
-                return {"content": file.read()}
-        return {"content": args.data.encode()}
-    return {}
+        try:
+            return {"json": json.loads(args.json_body)}
+        except ValueError as exc:
+            raise ValueError(f"--json-body is not JSON: {exc}") from None
+    if args.data is None:
+        return {}
+    if args.data == "@-":
+        return {"content": sys.stdin.buffer.read()}
+    if args.data.startswith("@"):
+        with open(args.data[1:], "rb") as file:
+            return {"content": file.read()}
+    return {"content": args.data.encode()}
 
 
-def main(
-    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
-) -> int:
-    """Run the command line; return the exit status.
+class _Output:
+    """Writes events to stdout and lifecycle lines to stderr, flushing each line."""
+
+    def __init__(self, *, as_json: bool, verbose: bool) -> None:
+        self.as_json = as_json
+        self.verbose = verbose
+        self.source: EventSource | None = None
+        self._connected = False  # whether the failure to come ends an open stream
+
+    def event(self, event: ServerSentEvent) -> None:
+        self._write(sys.stdout, format_line(event, as_json=self.as_json))
+
+    def comment(self, text: str) -> None:
+        self._write(sys.stdout, json.dumps({"comment": text}) if self.as_json else f":{text}")
+
+    def note(self, text: str) -> None:
+        if self.verbose:
+            self._write(sys.stderr, f"* {text}")
+
+    def error(self, text: str) -> None:
+        self._write(sys.stderr, f"error: {text}")
+
+    @staticmethod
+    def _write(stream: TextIO, line: str) -> None:
+        stream.write(line + "\n")
+        stream.flush()
+
+    # -- The source's hooks ---------------------------------------------------------------
+
+    def on_open(self, response: httpx.Response) -> None:
+        self._connected = True
+        self.note(f"connected: {response.status_code} {response.reason_phrase} {response.url}")
+
+    def on_error(self, error: Exception) -> None:
+        what = "connection lost" if self._connected else "connection failed"
+        self._connected = False
+        self.note(f"{what}: {_describe(error)}")
+
+    def on_retry(self, delay: float) -> None:
+        last_event_id = "" if self.source is None else self.source.last_event_id
+        resume = f" with Last-Event-ID {last_event_id!r}" if last_event_id else ""
+        self.note(f"reconnecting in {delay:.2f} s{resume}")
+
+    def on_close(self) -> None:
+        response = None if self.source is None else self.source.response
+        if response is not None and response.status_code == 204:
+            self.note("closed: the server answered 204, the stream is over")
+        else:
+            self.note("closed")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    Bad arguments exit through argparse (``SystemExit`` with status 2), before any
+    connection is made. See ``python -m sse_client --help``.
+
+    Args:
+        argv: The arguments, without the program name.
+
+    Returns:
+        0 at a clean end, 1 when the stream failed, 130 when interrupted.
 
     Example:
         >>> main(["--demo"])  # doctest: +SKIP
         0
     """
-    out = sys.stdout if stdout is None else stdout
-    err = sys.stderr if stderr is None else stderr
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.demo == (args.url is not None):
-        parser.error("give a URL, or --demo")
-    if args.max_events is not None and args.max_events < 1:
-        parser.error("--max-events must be at least 1")
+    options = _check_arguments(parser, args)
+    _replace_unencodable(sys.stdout)
+    output = _Output(as_json=args.json, verbose=args.verbose or args.demo)
     try:
-        headers = _headers(args.header)
-        body = _request_body(args)
-    except (ValueError, OSError) as exc:
-        parser.error(str(exc))
-    printer = _Printer(out, err, as_json=args.json, verbose=args.verbose or args.demo)
+        if args.demo:
+            from ._demo import DemoServer
 
-    if args.demo:
-        from ._demo import DemoServer
-
-        with DemoServer() as demo:
-            printer.note(f"demo server listening on {demo.url}")
-            return _run(demo.url + "/v1/stream", args, headers, body, printer, reconnection=0.2)
-    return _run(args.url, args, headers, body, printer, reconnection=None)
-
-
-def _run(
-    url: str,
-    args: argparse.Namespace,
-    headers: list[tuple[str, str]],
-    body: dict[str, Any],
-    printer: _Printer,
-    *,
-    reconnection: float | None,
-) -> int:
-    method = args.method or ("POST" if body else "GET")
-    reconnect = False if args.no_reconnect else (True if args.reconnect else None)
-    options: dict[str, Any] = {} if reconnection is None else {"reconnection_time": reconnection}
-    count = 0
-    try:
-        with EventSource(
-            url,
-            method=method,
-            headers=headers,
-            last_event_id=args.last_event_id,
-            reconnect=reconnect,
-            idle_timeout=args.idle_timeout,
-            on_comment=printer.comment if args.comments else None,
-            **printer.hooks(),
-            **body,
-            **options,
-        ) as source:
-            printer.source = source
-            for event in source:
-                printer.event(event)
-                count += 1
-                if args.max_events is not None and count >= args.max_events:
-                    break
+            with DemoServer() as demo:
+                output.note(
+                    f"demo server on {demo.url}: a token stream that drops once,"
+                    " resumes from its last event ID, and ends with 204"
+                )
+                return _consume(demo.url, args, options, output)
+        return _consume(args.url, args, options, output)
     except (SSEError, httpx.HTTPError) as exc:
-        printer.err.write(f"error: {_describe(exc)}\n")
+        output.error(_describe(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:
-        printer.err.write("interrupted\n")
+        sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`| head -1`): stop quietly, and keep Python from
-        # complaining again when it flushes stdout at exit.
+        # failing again when it flushes stdout at exit.
         _silence_stdout()
         return EXIT_OK
+
+
+def _consume(url: str, args: argparse.Namespace, options: _Options, output: _Output) -> int:
+    with EventSource(
+        url,
+        method=options.method,
+        headers=options.headers,
+        last_event_id=args.last_event_id,
+        reconnect=False if args.no_reconnect else (True if args.reconnect else None),
+        reconnection_time=args.reconnection_time,
+        max_attempts=args.max_attempts,
+        idle_timeout=args.idle_timeout or None,
+        on_open=output.on_open,
+        on_error=output.on_error,
+        on_retry=output.on_retry,
+        on_close=output.on_close,
+        on_comment=output.comment if args.comments else None,
+        **options.body,
+    ) as source:
+        output.source = source
+        for count, event in enumerate(source, 1):
+            output.event(event)
+            if count == args.max_events:
+                break
     return EXIT_OK
 
 
-def _silence_stdout() -> None:
-    import os
+def _replace_unencodable(stream: TextIO) -> None:
+    # A terminal or pipe whose encoding cannot show some character of the data gets an
+    # escape (\u20ac) rather than a UnicodeEncodeError halfway through the stream.
+    if isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="backslashreplace")
 
+
+def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # pragma: no cover -- stdout is not a real file
-        pass
+    except (OSError, ValueError):
+        pass  # stdout is not a file descriptor (a test's capture): nothing to flush
     finally:
         os.close(devnull)
 
 
 def run() -> None:
-    """The console script: ``sse-client URL``."""
+    """The console script: ``sse-client URL`` exits with :func:`main`'s status."""
     sys.exit(main())

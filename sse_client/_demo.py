@@ -20,6 +20,8 @@ SENTENCE = (  # noqa: SIM905 -- a sentence reads better than a list of words
     "where it left off when the connection drops."
 ).split(" ")
 
+#: Where the stream is served.
+PATH = "/v1/stream"
 #: Milliseconds the demo asks the client to wait before reconnecting.
 RETRY_MS = 200
 #: Seconds between two tokens.
@@ -47,7 +49,7 @@ def _events() -> list[bytes]:
 def _respond(request: Request) -> Stream | Reply:
     events = _events()
     last = request.last_event_id
-    start = int(last) if last and last.isdigit() else 0
+    start = int(last) if last and last.isascii() and last.isdigit() else 0
     if start >= len(events):
         return Reply(204)  # everything was delivered: tell the client to stop
     steps: list[Step] = [format_event(None, retry=RETRY_MS)]
@@ -61,7 +63,10 @@ def _respond(request: Request) -> Stream | Reply:
 
 
 class DemoServer:
-    """The demo's server, on 127.0.0.1; ``url + "/v1/stream"`` is the stream.
+    """The demo's server, on 127.0.0.1 (an ephemeral port, a daemon thread).
+
+    Attributes:
+        url: The stream's URL.
 
     Example:
         >>> with DemoServer() as demo:  # doctest: +SKIP
@@ -70,8 +75,8 @@ class DemoServer:
 
     def __init__(self) -> None:
         self._server = SSEServer()
-        self._server.route("/v1/stream", _respond)
-        self.url = self._server.url
+        self._server.route(PATH, _respond)
+        self.url = self._server.url + PATH
 
     def __enter__(self) -> DemoServer:
         self._server.start()

@@ -4,214 +4,395 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from sse_client.__main__ import main
-from sse_client.testing import Reply, SSEServer, Stall, Stream, event
+from sse_client.__main__ import main, run
+from sse_client.testing import Drop, Reply, SSEServer, Stall, Stream, event
+
+Capture = pytest.CaptureFixture[str]
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = main(list(argv), stdout=out, stderr=err)
-    return status, out.getvalue(), err.getvalue()
+def refused_url() -> str:
+    """A loopback URL nothing listens on (the port of a server already closed)."""
+    with SSEServer() as server:
+        return server.url + "/s"
 
 
-def test_prints_one_readable_line_per_event(sse_server: SSEServer) -> None:
-    """TYPE #ID: DATA, line breaks shown as \\n; a 204 ends with status 0."""
-    sse_server.route(
-        "/s", Stream(event("hello", event="greet", id="1"), event("two\nlines")), Reply(204)
+def python_m_sse_client(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start ``python -m sse_client ARGV`` with its stdout and stderr piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "sse_client", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
-    status, out, err = run(sse_server.url + "/s", "--no-reconnect")
-    assert status == 0
-    assert out == "greet #1: hello\nmessage #1: two\\nlines\n"
-    assert err == ""
 
 
-def test_json_lines(sse_server: SSEServer) -> None:
-    """--json prints exact JSON lines with event, data and id."""
-    sse_server.route("/s", Stream(event("two\nlines", id="9")))
-    status, out, _ = run(sse_server.url + "/s", "--json", "--no-reconnect")
+def test_prints_one_readable_line_per_event(sse_server: SSEServer, capsys: Capture) -> None:
+    """TYPE #ID: DATA, line breaks shown as \\n; a 204 ends the run with status 0."""
+    sse_server.route(
+        "/s",
+        Stream(event("hello", event="greet", id="1"), event("two\nlines"), event("", id="")),
+        Reply(204),
+    )
+    status = main([sse_server.url + "/s", "--reconnection-time", "0"])
     assert status == 0
-    assert [json.loads(line) for line in out.splitlines()] == [
-        {"event": "message", "data": "two\nlines", "id": "9"}
+    # The id is sticky (spec: D-ID) until an empty id: field resets it.
+    assert capsys.readouterr() == ("greet #1: hello\nmessage #1: two\\nlines\nmessage: \n", "")
+
+
+def test_json_lines_are_exact(sse_server: SSEServer, capsys: Capture) -> None:
+    """--json prints one JSON object per event with event, data and id."""
+    sse_server.route("/s", Stream(event("two\nlines", id="9"), event("\\n", event="x")))
+    status = main([sse_server.url + "/s", "--json", "--no-reconnect"])
+    assert status == 0
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [
+        {"event": "message", "data": "two\nlines", "id": "9"},
+        {"event": "x", "data": "\\n", "id": "9"},
     ]
 
 
 def test_request_options_reach_the_server(sse_server: SSEServer) -> None:
-    """-H, -X, --json-body and --last-event-id shape the request."""
+    """-H (repeatable; UTF-8 values), -X, --json-body and --last-event-id shape the request."""
     sse_server.route("/s", Stream(event("ok")))
-    status, _, _ = run(
-        sse_server.url + "/s",
-        "-H",
-        "Authorization: Bearer t",
-        "-H",
-        "X-Two:  spaced ",
-        "-X",
-        "PUT",
-        "--json-body",
-        '{"q": 1}',
-        "--last-event-id",
-        "41",
+    status = main(
+        [
+            sse_server.url + "/s",
+            "-H",
+            "Authorization: Bearer t",
+            "-H",
+            "X-Two:  spaced ",
+            "--header",
+            "X-Name: Zoë",
+            "-X",
+            "put",
+            "--json-body",
+            '{"q": 1}',
+            "--last-event-id",
+            "41",
+        ]
     )
     assert status == 0
     (request,) = sse_server.requests
     assert request.method == "PUT"
     assert request.headers["authorization"] == "Bearer t"
     assert request.headers["x-two"] == "spaced"
+    assert request.headers["x-name"].encode("latin-1").decode("utf-8") == "Zoë"
+    assert request.headers["content-type"] == "application/json"
     assert json.loads(request.body) == {"q": 1}
     assert request.last_event_id == "41"
 
 
-def test_data_posts_and_does_not_reconnect_unless_asked(
-    sse_server: SSEServer, tmp_path: Path
+def test_a_body_makes_a_post_that_is_not_resent(sse_server: SSEServer, capsys: Capture) -> None:
+    """-d sends a POST; when its stream ends the run ends, since a POST is not resent."""
+    sse_server.route("/s", Stream(event(None, retry=10), event("a", id="1")), Reply(204))
+    status = main([sse_server.url + "/s", "-d", "raw body"])
+    assert (status, capsys.readouterr().out) == (0, "message #1: a\n")
+    assert [(r.method, r.body) for r in sse_server.requests] == [("POST", b"raw body")]
+
+
+def test_other_methods_do_not_reconnect_by_default(sse_server: SSEServer) -> None:
+    """-X POST without a body still ends with its stream."""
+    sse_server.route("/s", Stream(event("a", id="1")), Reply(204))
+    assert main([sse_server.url + "/s", "-X", "POST"]) == 0
+    assert [(r.method, r.body) for r in sse_server.requests] == [("POST", b"")]
+
+
+def test_reconnect_resends_a_body_read_from_a_file(
+    sse_server: SSEServer, tmp_path: Path, capsys: Capture
 ) -> None:
-    """-d makes a POST, which is not replayed; --reconnect replays it; @FILE reads a file."""
-    sse_server.route("/s", Stream(event("a", id="1")), Stream(event("b", id="2")), Reply(204))
-    status, out, _ = run(sse_server.url + "/s", "-d", "raw body")
-    assert (status, out) == (0, "message #1: a\n")
-    assert sse_server.requests[0].method == "POST"
-    assert sse_server.requests[0].body == b"raw body"
+    """--reconnect opts a POST into reconnection; -d @FILE reads the body from a file."""
     body = tmp_path / "body.txt"
-    body.write_bytes(b"from a file")
-    sse_server.route("/t", Stream(event("a", id="1")), Reply(204))
-    status, out, _ = run(sse_server.url + "/t", "-d", f"@{body}", "--reconnect")
-    assert (status, out) == (0, "message #1: a\n")
-    assert [r.body for r in sse_server.requests[1:]] == [b"from a file", b"from a file"]
+    body.write_bytes(b"from a file\n")
+    sse_server.route("/s", Stream(event(None, retry=10), event("a", id="1")), Reply(204))
+    status = main([sse_server.url + "/s", "-d", f"@{body}", "--reconnect"])
+    assert (status, capsys.readouterr().out) == (0, "message #1: a\n")
+    assert [(r.body, r.last_event_id) for r in sse_server.requests] == [
+        (b"from a file\n", None),
+        (b"from a file\n", "1"),
+    ]
 
 
-def test_max_events_stops_with_success(sse_server: SSEServer) -> None:
-    """--max-events N ends the run after N events, status 0."""
+def test_data_from_stdin(sse_server: SSEServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """-d @- reads the body from standard input."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"from": "stdin"}')))
+    sse_server.route("/s", Stream(event("a")))
+    assert main([sse_server.url + "/s", "-d", "@-"]) == 0
+    assert sse_server.requests[0].body == b'{"from": "stdin"}'
+
+
+def test_max_events_stops_with_success(sse_server: SSEServer, capsys: Capture) -> None:
+    """--max-events N ends the run after N events, status 0, and hangs up."""
     sse_server.route("/s", Stream(event("a"), event("b"), event("c"), Stall()))
-    status, out, _ = run(sse_server.url + "/s", "--max-events", "2")
-    assert (status, out.splitlines()) == (0, ["message: a", "message: b"])
+    status = main([sse_server.url + "/s", "--max-events", "2"])
+    assert (status, capsys.readouterr().out.splitlines()) == (0, ["message: a", "message: b"])
+    sse_server.wait_until_idle(timeout=5.0)
 
 
-def test_verbose_tells_the_lifecycle_and_comments_are_printed(sse_server: SSEServer) -> None:
-    """-v writes connects, losses and retries to stderr; --comments prints comment lines."""
+def test_verbose_tells_the_lifecycle_and_comments_are_printed(
+    sse_server: SSEServer, capsys: Capture
+) -> None:
+    """-v writes connects, losses, retries and the close to stderr; --comments prints comments."""
     sse_server.route(
-        "/s", Stream(event(None, retry=1), b": ping\n", event("a", id="1")), Reply(204)
+        "/s", Stream(event(None, retry=10), b": ping\n", event("a", id="1")), Reply(204)
     )
-    status, out, err = run(sse_server.url + "/s", "-v", "--comments")
+    status = main([sse_server.url + "/s", "-v", "--comments"])
+    out, err = capsys.readouterr()
     assert status == 0
     assert out == ": ping\nmessage #1: a\n"
     lines = err.splitlines()
-    assert lines[0].startswith("* connected: 200 OK ")
+    assert lines[0] == f"* connected: 200 OK {sse_server.url}/s"
     assert lines[1] == "* connection lost: the server ended the stream"
-    assert lines[2].startswith("* reconnecting in ")
-    assert lines[2].endswith("with Last-Event-ID '1'")
+    assert lines[2].startswith("* reconnecting in 0.01 s")
+    assert lines[2].endswith(" with Last-Event-ID '1'")
     assert lines[3] == "* closed: the server answered 204, the stream is over"
+    assert len(lines) == 4
 
 
-def test_comments_in_json(sse_server: SSEServer) -> None:
+def test_comments_are_json_lines_with_json(sse_server: SSEServer, capsys: Capture) -> None:
     """With --json, comments are JSON lines too."""
     sse_server.route("/s", Stream(b":ka\n\n"))
-    _, out, _ = run(sse_server.url + "/s", "--json", "--comments", "--no-reconnect")
-    assert json.loads(out) == {"comment": "ka"}
+    assert main([sse_server.url + "/s", "--json", "--comments", "--no-reconnect"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"comment": "ka"}
 
 
-def test_failed_connection_is_one_line_and_status_1(sse_server: SSEServer) -> None:
-    """A refused stream prints one line with the status and the body, no traceback."""
-    sse_server.route("/s", Reply(403, b"no token"))
-    status, out, err = run(sse_server.url + "/s")
-    assert status == 1
-    assert out == ""
-    assert err == "error: expected status 200, got 403 Forbidden; body: 'no token'\n"
+def test_comments_are_not_printed_by_default(sse_server: SSEServer, capsys: Capture) -> None:
+    """Without --comments, comment lines stay hidden."""
+    sse_server.route("/s", Stream(b":ka\n\n", event("a")))
+    assert main([sse_server.url + "/s", "--no-reconnect"]) == 0
+    assert capsys.readouterr().out == "message: a\n"
 
 
-def test_network_failure_is_status_1() -> None:
-    """A refused connection without reconnection is a one-line failure."""
-    with SSEServer() as server:
-        url = server.url
-    status, _, err = run(url + "/s", "--no-reconnect")
+def test_error_status_is_one_line_and_status_1(sse_server: SSEServer, capsys: Capture) -> None:
+    """A refused stream prints one line with the status and a body preview, no traceback."""
+    sse_server.route("/s", Reply(403, b"no token\nsee the docs"))
+    status = main([sse_server.url + "/s", "-v"])
+    out, err = capsys.readouterr()
+    assert (status, out) == (1, "")
+    assert err.splitlines() == [
+        "* closed",
+        "error: expected status 200, got 403 Forbidden; body: 'no token\\nsee the docs'",
+    ]
+
+
+def test_wrong_content_type_is_status_1(sse_server: SSEServer, capsys: Capture) -> None:
+    """A 200 that is not an event stream fails the run with the Content-Type it had."""
+    sse_server.route("/s", Reply(200, b"<html>", headers={"Content-Type": "text/html"}))
+    assert main([sse_server.url + "/s"]) == 1
+    assert capsys.readouterr().err == (
+        "error: expected Content-Type 'text/event-stream', got 'text/html'; body: '<html>'\n"
+    )
+
+
+def test_refused_connection_without_reconnection_is_status_1(capsys: Capture) -> None:
+    """With --no-reconnect, a refused connection is a one-line failure naming the httpx error."""
+    status = main([refused_url(), "--no-reconnect"])
+    err = capsys.readouterr().err
     assert status == 1
     assert err.startswith("error: ConnectError: ")
     assert len(err.splitlines()) == 1
 
 
-def test_idle_timeout_option(sse_server: SSEServer) -> None:
+def test_giving_up_reconnecting_is_status_1(capsys: Capture) -> None:
+    """--max-attempts N gives up after N failures in a row (ReconnectError), said in one line."""
+    status = main([refused_url(), "--max-attempts", "2", "--reconnection-time", "0.01", "-v"])
+    lines = capsys.readouterr().err.splitlines()
+    assert status == 1
+    assert lines[0].startswith("* connection failed: ConnectError: ")
+    assert lines[1].startswith("* reconnecting in 0.0")
+    assert lines[2].startswith("* connection failed: ConnectError: ")
+    assert lines[3] == "* closed"
+    assert lines[4].startswith("error: gave up reconnecting after 2 failed attempts: ConnectError")
+    assert len(lines) == 5
+
+
+def test_idle_timeout_ends_a_silent_connection(sse_server: SSEServer, capsys: Capture) -> None:
     """--idle-timeout ends a silent connection (then, without reconnection, the run)."""
     sse_server.route("/s", Stream(event("a"), Stall()))
-    status, out, err = run(sse_server.url + "/s", "--idle-timeout", "0.2", "--no-reconnect")
+    status = main([sse_server.url + "/s", "--idle-timeout", "0.05", "--no-reconnect"])
+    out, err = capsys.readouterr()
     assert (status, out) == (1, "message: a\n")
     assert err.startswith("error: ReadTimeout")
 
 
-def test_ctrl_c_is_status_130(sse_server: SSEServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl-C during the stream exits 130 with a short note."""
+def test_idle_timeout_zero_waits_forever(sse_server: SSEServer, capsys: Capture) -> None:
+    """--idle-timeout 0 turns the idle timeout off rather than timing out at once."""
+    sse_server.route("/s", Stream(event("a"), Drop()))
+    assert main([sse_server.url + "/s", "--idle-timeout", "0", "--no-reconnect"]) == 0
+    assert capsys.readouterr().out == "message: a\n"
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_ctrl_c_during_a_blocked_read_is_status_130(sse_server: SSEServer, capsys: Capture) -> None:
+    """SIGINT while the stream waits for bytes: status 130, a short note, no traceback."""
     sse_server.route("/s", Stream(event("a"), Stall()))
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None
 
-    def interrupt(self: object, event: object) -> None:
-        raise KeyboardInterrupt
+    def press_ctrl_c() -> None:
+        sse_server.wait_for_requests(1, timeout=5.0)
+        time.sleep(0.05)  # let the client block in its read
+        signal.pthread_kill(main_thread, signal.SIGINT)
 
-    monkeypatch.setattr("sse_client._cli._Printer.event", interrupt)
-    status, _, err = run(sse_server.url + "/s")
-    assert (status, err) == (130, "interrupted\n")
+    presser = threading.Thread(target=press_ctrl_c)
+    presser.start()
+    try:
+        status = main([sse_server.url + "/s"])
+    finally:
+        presser.join()
+    assert status == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+def test_ctrl_c_ends_the_process_with_130(sse_server: SSEServer) -> None:
+    """The real thing: SIGINT to `python -m sse_client URL` exits 130 with no traceback."""
+    sse_server.route("/s", Stream(event("a"), Stall()))
+    process = python_m_sse_client(sse_server.url + "/s")
+    assert process.stdout is not None
+    try:
+        assert process.stdout.readline() == b"message: a\n"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert (process.returncode, err) == (130, b"interrupted\n")
+
+
+def test_closed_stdout_pipe_ends_quietly(
+    sse_server: SSEServer, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """A reader that went away (EPIPE) ends the run with status 0 and no message."""
+    sse_server.route("/s", Stream(event("a"), Stall()))
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with open(write_end, "w") as broken:
+        monkeypatch.setattr(sys, "stdout", broken)
+        status = main([sse_server.url + "/s"])
+        # stdout now leads to the null device: the flush at exit cannot fail again.
+        print("lost", file=broken, flush=True)
+    assert status == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_closed_pipe_on_a_stream_without_a_descriptor_ends_quietly(
+    sse_server: SSEServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stdout that is no file (an embedding program's) and breaks also ends with 0."""
+
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError
+
+    sse_server.route("/s", Stream(event("a"), Stall()))
+    monkeypatch.setattr(sys, "stdout", Broken())
+    assert main([sse_server.url + "/s"]) == 0
+
+
+@pytest.mark.skipif(shutil.which("head") is None, reason="needs head")
+def test_piped_into_head_exits_without_a_traceback() -> None:
+    """`python -m sse_client --demo | head -1`: one line through, then a quiet status 0."""
+    producer = python_m_sse_client("--demo")
+    assert producer.stdout is not None
+    try:
+        head = subprocess.run(
+            ["head", "-1"], stdin=producer.stdout, capture_output=True, timeout=20, check=True
+        )
+        producer.stdout.close()
+        _, err = producer.communicate(timeout=20)
+    finally:
+        producer.kill()
+    assert head.stdout.startswith(b"message_start #1: {")
+    assert head.stdout.count(b"\n") == 1
+    assert producer.returncode == 0
+    assert b"Traceback" not in err
+    assert b"BrokenPipeError" not in err
+
+
+def test_characters_the_terminal_cannot_show_are_escaped(sse_server: SSEServer) -> None:
+    """On an ASCII-only stdout, non-ASCII data is printed as escapes, not a crash."""
+    sse_server.route("/s", Stream(event("5 €", id="é")))
+    process = python_m_sse_client(
+        sse_server.url + "/s", "--no-reconnect", env={**os.environ, "PYTHONIOENCODING": "ascii"}
+    )
+    out, err = process.communicate(timeout=20)
+    assert (process.returncode, out, err) == (0, b"message #\\xe9: 5 \\u20ac\n", b"")
 
 
 @pytest.mark.parametrize(
     "argv",
     [
-        [],
-        ["http://x", "--demo"],
-        ["http://x", "-H", "no colon"],
-        ["http://x", "--max-events", "0"],
-        ["http://x", "-d", "a", "--json-body", "{}"],
-        ["http://x", "--json-body", "{not json"],
-        ["http://x", "-d", "@/no/such/file"],
+        pytest.param([], id="no-url"),
+        pytest.param(["http://x", "--demo"], id="url-and-demo"),
+        pytest.param(["example.com/stream"], id="no-scheme"),
+        pytest.param(["ftp://example.com/"], id="not-http"),
+        pytest.param(["http:///path"], id="no-host"),
+        pytest.param(["http://[::1/"], id="invalid-url"),
+        pytest.param(["http://x", "-H", "no colon"], id="header-without-colon"),
+        pytest.param(["http://x", "-H", "Bad Name: v"], id="header-name-not-a-token"),
+        pytest.param(["http://x", "-H", "X: a\rb"], id="header-value-with-cr"),
+        pytest.param(["http://x", "-H", "Last-Event-ID: 3"], id="last-event-id-as-header"),
+        pytest.param(["http://x", "-X", "GE T"], id="method-not-a-token"),
+        pytest.param(["http://x", "--last-event-id", "a\nb"], id="last-event-id-with-lf"),
+        pytest.param(["http://x", "--max-events", "0"], id="max-events-zero"),
+        pytest.param(["http://x", "--max-events", "two"], id="max-events-not-a-number"),
+        pytest.param(["http://x", "--max-attempts", "-1"], id="max-attempts-negative"),
+        pytest.param(["http://x", "--idle-timeout", "-1"], id="idle-timeout-negative"),
+        pytest.param(["http://x", "--idle-timeout", "soon"], id="idle-timeout-not-a-number"),
+        pytest.param(["http://x", "--reconnection-time", "nan"], id="reconnection-time-nan"),
+        pytest.param(["http://x", "--no-reconnect", "--reconnect"], id="reconnect-both-ways"),
+        pytest.param(["http://x", "-d", "a", "--json-body", "{}"], id="two-bodies"),
+        pytest.param(["http://x", "--json-body", "{not json"], id="json-body-not-json"),
+        pytest.param(["http://x", "-d", "@/no/such/file"], id="body-file-missing"),
     ],
 )
-def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    """Bad arguments are argparse's business: status 2 and a usage line."""
+def test_bad_arguments_exit_2_before_connecting(argv: list[str], capsys: Capture) -> None:
+    """Bad arguments are a usage error: status 2, a usage line and the reason, no traceback."""
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
-    assert "usage:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m sse_client")
+    assert err.splitlines()[-1].startswith("python -m sse_client: error: ")
 
 
-def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version(capsys: Capture) -> None:
     """--version prints the package version."""
     import sse_client
 
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as info:
         main(["--version"])
-    assert capsys.readouterr().out.strip() == f"sse-client {sse_client.__version__}"
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"sse-client {sse_client.__version__}\n"
 
 
-def test_demo_runs_by_itself() -> None:
-    """python -m sse_client --demo: tokens, a drop, a resume, a 204, status 0."""
-    result = subprocess.run(
-        [sys.executable, "-m", "sse_client", "--demo"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0].startswith("message_start #1: ")
-    assert lines[-1].startswith("message_stop #21: ")
-    tokens = [json.loads(line.partition(": ")[2])["delta"]["text"] for line in lines[1:-1]]
-    assert "".join(tokens).startswith("Server-Sent Events stream text")
-    assert [line.split(" ", 1)[0] for line in lines[1:-1]] == ["content_block_delta"] * 19
-    assert "reconnecting in" in result.stderr
-    assert "Last-Event-ID '10'" in result.stderr
-    assert "the server answered 204" in result.stderr
+def test_help_documents_the_output_and_the_exit_statuses(capsys: Capture) -> None:
+    """--help explains the line format and every exit status."""
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert "TYPE #ID: DATA" in text
+    for status in ("0 ", "1 ", "2 ", "130 "):
+        assert f"\n  {status}" in text
 
 
-def test_closed_pipe_exits_quietly() -> None:
-    """`... | head -1`: the reader goes away; no traceback, status 0."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sse_client", "--demo"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    assert process.stdout.readline().startswith(b"message_start")
-    process.stdout.close()
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 0
-    assert b"Traceback" not in err
+def test_console_script_exits_with_the_status(
+    sse_server: SSEServer, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """run(), the `sse-client` script, reads sys.argv and exits with main()'s status."""
+    sse_server.route("/s", Reply(500))
+    monkeypatch.setattr(sys, "argv", ["sse-client", sse_server.url + "/s"])
+    with pytest.raises(SystemExit) as info:
+        run()
+    assert info.value.code == 1
+    assert capsys.readouterr().err == "error: expected status 200, got 500 Internal Server Error\n"
