@@ -88,6 +88,10 @@ class _LineCounter:
         return self.chars
 
 
+# How far to look for the end of an unfinished event before cutting the whole read
+# into lines instead (characters).
+_NEAR: Final = 1024
+
 # A CR not followed by LF (a CR at the end of the text is one too).
 _lone_cr = re.compile(r"\r(?!\n)").search
 
@@ -296,11 +300,17 @@ class EventStreamParser:
             or self._retry is not None
             or self._id_buffer != self.last_event_id
         ):
-            # The first block continues the unfinished event of earlier reads.
-            end = body.find("\n\n")
+            # The first block continues the unfinished event of earlier reads. Its
+            # blank line is usually near (small events); look there first, and
+            # otherwise cut the whole body into lines once (a big event).
+            end = body.find("\n\n", 0, _NEAR)
             if end < 0:
-                self._interpret(body[:-1], events)
-                return events
+                lines = body.split("\n")
+                end = lines.index("")  # there is one: the body ends with LF
+                if end == len(lines) - 1:  # no blank line: the event goes on
+                    self._interpret_lines(lines[:-1], events)
+                    return events
+                end = sum(map(len, lines[:end])) + end - 1
             self._interpret(body[:end], events)
             self._dispatch(events)
             body = body[end + 2 :].lstrip("\n")
@@ -345,34 +355,45 @@ class EventStreamParser:
 
     def _interpret(self, block: str, events: list[Any]) -> None:
         """Interpret lines of one block (joined by LF) into the event buffers (P-FIELD...)."""
+        self._interpret_lines(block.split("\n"), events)
+
+    def _interpret_lines(self, lines: list[str], events: list[Any]) -> None:
+        """Interpret the lines of one block into the event buffers (P-FIELD...)."""
         limit = self._limit
-        data = self._data
-        for line in block.split("\n"):
+        append = self._data.append
+        size = self._data_size  # characters in the data buffer, its LFs included
+        for line in lines:
             if limit is not None and len(line) > limit:
                 self._too_large()
             if line[:6] == "data: ":  # the most common line, without partition's copies
                 value = line[6:]
-                name = "data"
             else:
                 name, colon, value = line.partition(":")
                 if value and value[0] == " ":
                     value = value[1:]  # spec: P-FIELD
-            if name == "data":  # spec: F-DATA
-                data.append(value)
-                self._data_size += len(value) + 1
-                if limit is not None and self._data_size - 1 > limit:
-                    self._too_large()
-            elif name == "event":  # spec: F-EVENT
-                self._event = value
-            elif name == "id":  # spec: F-ID
-                if "\0" not in value:
-                    self._id_buffer = value
-            elif name == "retry":  # spec: F-RETRY
-                if value.isdigit() and value.isascii():
-                    self._retry = _milliseconds(value)
-                    self.reconnection_time = self._retry / 1000
-            elif not name and colon and self._on_comment is not None:  # spec: P-COMMENT
-                self._comment(line[1:], events)
+                if name != "data":
+                    self._field(name, colon, value, line, events)
+                    continue
+            append(value)  # spec: F-DATA
+            size += len(value) + 1
+            if limit is not None and size - 1 > limit:
+                self._too_large()
+        self._data_size = size
+
+    def _field(self, name: str, colon: str, value: str, line: str, events: list[Any]) -> None:
+        """Interpret one line that is not a data line."""
+        if name == "event":  # spec: F-EVENT
+            self._event = value
+        elif name == "id":  # spec: F-ID -- a NUL voids the whole field
+            if "\0" not in value:
+                self._id_buffer = value
+        elif name == "retry":  # spec: F-RETRY -- ASCII digits only
+            if value.isdigit() and value.isascii():
+                self._retry = _milliseconds(value)
+                self.reconnection_time = self._retry / 1000
+        elif not name and colon and self._on_comment is not None:  # spec: P-COMMENT
+            self._comment(line[1:], events)
+        # spec: F-OTHER, P-CASE -- anything else is ignored
 
     def _comment(self, text: str, events: list[Any]) -> None:
         """Report a comment line (beyond spec: the standard ignores them)."""
