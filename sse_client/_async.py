@@ -83,6 +83,16 @@ class AsyncEventSource:
         ...         print(event.event, event.data)
     """
 
+    __slots__ = (
+        "_busy",
+        "_chunks",
+        "_client",
+        "_core",
+        "_events",
+        "_owns_client",
+        "_scope",
+    )
+
     def __init__(
         self,
         url: httpx.URL | str,

@@ -91,7 +91,7 @@ class Backoff:
         self._wait = wait
         self._stop = stop
         self._cap = cap
-        self._state = self._new_state()
+        self._state: RetryCallState | None = None  # made at the first failure of a run
 
     @classmethod
     def build(
@@ -119,11 +119,11 @@ class Backoff:
     @property
     def attempts(self) -> int:
         """The number of the connection attempt under way in the current run."""
-        return self._state.attempt_number
+        return 1 if self._state is None else self._state.attempt_number
 
     def reset(self) -> None:
         """Start a new run: the last connection worked."""
-        self._state = self._new_state()
+        self._state = None
 
     def next_delay(self, error: BaseException, *, at_least: float = 0.0) -> float:
         """Record a failed attempt and return the seconds to wait before the next one.
@@ -135,7 +135,7 @@ class Backoff:
         Raises:
             ReconnectError: The stop strategy says to give up.
         """
-        state = self._state
+        state = self._state = self._state or self._new_state()
         state.set_exception((type(error), error, error.__traceback__))
         if self._stop(state):
             attempts = state.attempt_number

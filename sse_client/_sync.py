@@ -84,6 +84,17 @@ class EventSource:
         ...         print(event.event, event.data)
     """
 
+    __slots__ = (
+        "_busy",
+        "_chunks",
+        "_client",
+        "_core",
+        "_events",
+        "_lock",
+        "_owns_client",
+        "_wakeup",
+    )
+
     def __init__(
         self,
         url: httpx.URL | str,
