@@ -1,87 +1,174 @@
-"""Every example runs, on its own local server, and prints what it promises."""
+"""Every example runs, alone (on its own local server) and against a URL, and prints what it says.
+
+The examples run as processes, all started at once by a module fixture so that their
+start-up times overlap; each test then waits for the run it checks.
+"""
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
+import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from sse_client.testing import SSEServer
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+TIMEOUT = 30.0  # seconds a run may take before the test fails
 
 
-def run_example(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+def load_servers() -> ModuleType:
+    """examples/_servers.py, imported under a name of its own."""
+    spec = importlib.util.spec_from_file_location("examples_servers", EXAMPLES / "_servers.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def start_python(*argv: str, cwd: Path) -> subprocess.Popen[str]:
+    """Start ``python ARGV`` in ``cwd``, its output piped as text."""
+    return subprocess.Popen(
         [sys.executable, *argv],
-        cwd=EXAMPLES,
-        capture_output=True,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=60,
-        check=False,
     )
 
 
-def test_llm_stream() -> None:
-    """POST with a JSON body, tokens until [DONE], an in-band error surfaced."""
-    result = run_example("llm_stream.py")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "Hello, world!\nthe server said: try again later\n"
+@dataclass
+class Runs:
+    """The example runs under way, and the servers the URL runs talk to."""
+
+    processes: dict[str, subprocess.Popen[str]]
+    servers: dict[str, SSEServer]
+
+    def output(self, name: str) -> str:
+        """Wait for a run and return its stdout; fail unless it exited with 0, stderr empty."""
+        process = self.processes[name]
+        out, err = process.communicate(timeout=TIMEOUT)
+        assert (process.returncode, err) == (0, ""), out + err
+        return out
 
 
-def test_notifications() -> None:
-    """Every notification once, resumed after a drop through Last-Event-ID."""
-    result = run_example("notifications.py")
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert [line for line in lines if line.startswith("#")] == [
-        f"#{n}: notification {n}" for n in range(1, 6)
+@pytest.fixture(scope="module")
+def runs() -> Iterator[Runs]:
+    """Start every example run at once: each alone, each against a URL, and the pytest one."""
+    servers_module = load_servers()
+    with ExitStack() as stack:
+        servers = {
+            "llm": stack.enter_context(servers_module.openai_compatible()),
+            "notifications": stack.enter_context(servers_module.notification_feed()),
+            "trio": stack.enter_context(servers_module.notification_feed()),
+        }
+        commands = {
+            "llm alone": ["llm_stream.py"],
+            "llm url": ["llm_stream.py", servers["llm"].url],
+            "notifications alone": ["notifications.py"],
+            "notifications url": [
+                "notifications.py",
+                servers["notifications"].url + "/notifications",
+            ],
+            "trio alone": ["trio_usage.py"],
+            "trio url": ["trio_usage.py", servers["trio"].url + "/notifications"],
+        }
+        processes = {name: start_python(*argv, cwd=EXAMPLES) for name, argv in commands.items()}
+        # As a user would run their tests: from the project's root, with pytest.
+        processes["pytest"] = start_python(
+            "-m", "pytest", "examples/testing_example.py", "-p", "no:cacheprovider", cwd=ROOT
+        )
+        for process in processes.values():
+            stack.callback(finish, process)
+        yield Runs(processes, servers)
+
+
+def finish(process: subprocess.Popen[str]) -> None:
+    """Kill a run no test waited for, and reap it (closing its pipes)."""
+    if process.returncode is None:
+        process.kill()
+        process.communicate()
+
+
+def test_every_example_is_checked_here() -> None:
+    """No example escapes this module: each file under examples/ is named in a test below."""
+    checked = {"llm_stream.py", "notifications.py", "trio_usage.py", "testing_example.py"}
+    examples = {path.name for path in EXAMPLES.glob("*.py") if not path.name.startswith("_")}
+    assert examples == checked
+
+
+LLM_OUTPUT = "Hello, world!\nthe server said: try again later\n"
+
+
+def test_llm_stream_alone(runs: Runs) -> None:
+    """Tokens print as they come until [DONE]; an in-band error event becomes an exception."""
+    assert runs.output("llm alone") == LLM_OUTPUT
+
+
+def test_llm_stream_posts_json_to_a_url(runs: Runs) -> None:
+    """Against a URL: two POSTs with JSON bodies, neither resent when its stream ends."""
+    assert runs.output("llm url") == LLM_OUTPUT
+    requests = runs.servers["llm"].requests
+    assert [(r.method, r.path) for r in requests] == [("POST", "/v1/chat/completions")] * 2
+    assert all(r.headers["content-type"] == "application/json" for r in requests)
+    bodies = [json.loads(r.body) for r in requests]
+    assert [body["messages"][-1]["content"] for body in bodies] == ["Say hello", "please fail"]
+    assert all(body["stream"] is True for body in bodies)
+
+
+NOTIFICATIONS = [f"#{n}: notification {n}" for n in range(1, 6)]
+
+
+def test_notifications_alone(runs: Runs) -> None:
+    """Every notification once, a drop after the second, a resume, then the server's 204."""
+    assert runs.output("notifications alone").splitlines() == [
+        *NOTIFICATIONS[:2],
+        "(connection lost; resuming after id 2 in 0.1 s)",
+        *NOTIFICATIONS[2:],
+        "(connection lost; resuming after id 5 in 0.1 s)",
+        "feed closed by the server",
     ]
-    assert "(connection lost; resuming after id 2 in 0.1 s)" in lines
-    assert lines[-1] == "feed closed by the server"
 
 
-def test_trio_usage() -> None:
-    """AsyncEventSource on trio reads the whole feed and ends CLOSED."""
-    result = run_example("trio_usage.py")
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert len(lines) == 6
-    assert lines[-1] == "done on trio, ready state CLOSED"
+def test_notifications_resume_with_last_event_id(runs: Runs) -> None:
+    """Against a URL: each reconnection sends the last ID it saw."""
+    assert runs.output("notifications url").splitlines()[-1] == "feed closed by the server"
+    requests = runs.servers["notifications"].requests
+    # spec: C-LASTID
+    assert [r.last_event_id for r in requests] == [None, "2", "5"]
 
 
-def test_testing_example_runs_under_pytest_with_the_installed_plugin() -> None:
-    """A user's tests get the sse_server fixture from the installed plugin."""
-    result = run_example(
-        "-m", "pytest", "testing_example.py", "-q", "-p", "no:cacheprovider", "-o", "addopts="
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+def trio_lines() -> list[str]:
+    notes = [json.dumps({"n": n, "text": f"notification {n}"}) for n in range(1, 6)]
+    return [f"notification {n}: {note}" for n, note in enumerate(notes, 1)]
 
 
-@pytest.mark.parametrize(
-    ("name", "server", "path", "last_line"),
-    [
-        ("llm_stream.py", "openai_compatible", "", "the server said: try again later"),
-        ("notifications.py", "notification_feed", "/notifications", "feed closed by the server"),
-        (
-            "trio_usage.py",
-            "notification_feed",
-            "/notifications",
-            "done on trio, ready state CLOSED",
-        ),
-    ],
-)
-def test_examples_take_a_url(name: str, server: str, path: str, last_line: str) -> None:
-    """Each example also runs against a URL given on its command line."""
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        _servers = importlib.import_module("_servers")
-    finally:
-        sys.path.remove(str(EXAMPLES))
-    with getattr(_servers, server)() as running:
-        result = run_example(name, running.url + path)
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.splitlines()[-1] == last_line
-        assert running.requests
+def test_trio_usage_alone(runs: Runs) -> None:
+    """AsyncEventSource on trio reads the whole feed, across the drop, and ends CLOSED."""
+    assert runs.output("trio alone").splitlines() == [
+        *trio_lines(),
+        "done on trio, ready state CLOSED",
+    ]
+
+
+def test_trio_usage_against_a_url(runs: Runs) -> None:
+    """Against a URL, on trio, the feed resumes from Last-Event-ID as well."""
+    assert runs.output("trio url").splitlines() == [
+        *trio_lines(),
+        "done on trio, ready state CLOSED",
+    ]
+    assert [r.last_event_id for r in runs.servers["trio"].requests] == [None, "2", "5"]
+
+
+def test_testing_example_passes_under_pytest(runs: Runs) -> None:
+    """A user's tests get the sse_server fixture from the installed plugin, and pass."""
+    assert "3 passed" in runs.output("pytest")
