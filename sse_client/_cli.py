@@ -41,7 +41,7 @@ _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _SHOWN_LINE_BREAK: Final = "\\n"  # a backslash and an n
 
 _EPILOG: Final = """\
-output:
+output format:
   One line per event: TYPE #ID: DATA (without #ID when the event has no id).
   Line breaks inside DATA are shown as \\n, so every event stays on one line.
   --json prints {"event", "data", "id"} objects instead (exact, one per line),
@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start a built-in demo server on 127.0.0.1 and read its stream (implies -v)",
     )
+    parser.add_argument("--version", action="version", version=f"sse-client {__version__}")
     request = parser.add_argument_group("request")
     request.add_argument(
         "-H",
@@ -149,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=DEFAULT_RECONNECTION_TIME,
         metavar="SECONDS",
-        help="wait before reconnecting, until the server's retry: field says otherwise"
+        help="seconds to wait before reconnecting, until the server's retry: field says otherwise"
         " (default: %(default)g; doubled after each failure in a row)",
     )
     stream.add_argument(
@@ -176,7 +177,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="tell connections, failures, retries and the close on stderr",
     )
-    output.add_argument("--version", action="version", version=f"sse-client {__version__}")
     return parser
 
 
