@@ -163,7 +163,9 @@ PEERS: dict[str, Callable[[list[bytes]], int]] = {
 }
 
 
-def best_of(func: Callable[[list[bytes]], int], chunks: list[bytes], repeat: int) -> tuple[float, int]:
+def best_of(
+    func: Callable[[list[bytes]], int], chunks: list[bytes], repeat: int
+) -> tuple[float, int]:
     best = float("inf")
     count = -1
     for _ in range(repeat):
