@@ -1,0 +1,42 @@
+"""The benchmark scripts run and every contestant counts right (a smoke run, not a timing)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("httpx_sse")
+pytest.importorskip("sseclient")
+pytest.importorskip("openai")
+pytest.importorskip("ld_eventsource")
+
+from bench import bench_clients, bench_parser, peer_behaviour
+
+
+def test_parser_benchmark_counts_every_event(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every workload is measured for us and for every peer; nobody miscounts."""
+    assert bench_parser.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    rows = [
+        line
+        for line in out.splitlines()
+        if line.strip().startswith(("llm", "big", "tiny", "openai"))
+    ]
+    assert len(rows) == 5
+    assert "miscounted" not in out
+    assert "not installed" not in out
+
+
+def test_peer_behaviour_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """sse_client passes every check it claims in the README's comparison."""
+    assert peer_behaviour.main() == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()[2:]]
+    assert rows
+    assert all(row[1] == "yes" for row in rows)
+
+
+def test_client_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """The end-to-end benchmark completes and checks every contestant's count."""
+    assert bench_clients.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "sse_client AsyncEventSource" in out
+    assert "memory per idle async stream" in out
