@@ -15,7 +15,11 @@ Counter = Callable[[list[bytes]], int]
 
 # (what is checked, the stream, how many events the standard dispatches)
 CHECKS: list[tuple[str, bytes, int]] = [
-    ("a stream starting with a BOM keeps its first event", b"\xef\xbb\xbfdata: a\n\ndata: b\n\n", 2),
+    (
+        "a stream starting with a BOM keeps its first event",
+        b"\xef\xbb\xbfdata: a\n\ndata: b\n\n",
+        2,
+    ),
     ("blocks with only id: or retry: dispatch nothing", b"id: 1\n\nretry: 5\n\ndata: a\n\n", 1),
     ("an unterminated last event is discarded", b"data: a\n\ndata: b", 1),
     ("LF then CRLF ends an event (two events, not one)", b"data: a\n\r\ndata: b\n\n", 2),
