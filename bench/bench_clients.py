@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import multiprocessing
 import sys
 import time
@@ -32,22 +31,8 @@ from typing import Any
 import anyio
 import httpx
 
+from bench.bench_parser import llm_body as llm_stream
 from sse_client import AsyncEventSource, EventSource, EventStreamParser
-
-
-def llm_stream(events: int) -> bytes:
-    """An Anthropic-style token stream: named events, every 10th with an id."""
-    parts = []
-    for i in range(events):
-        payload = {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "text_delta", "text": f"tok{i} "},
-        }
-        head = "event: content_block_delta\n" + (f"id: {i}\n" if i % 10 == 0 else "")
-        parts.append(f"{head}data: {json.dumps(payload)}\n\n")
-    return "".join(parts).encode()
-
 
 # -- The server (a child process) ------------------------------------------------------
 
