@@ -1,0 +1,709 @@
+"""The parsing rules of the standard, one byte-exact case at a time.
+
+Every case of the table is fed whole, byte by byte and in every split in two, and each
+chunking must give the same events, ``last_event_id`` and ``reconnection_time``. Tags
+(``spec: X``) refer to the project's restatement of the WHATWG rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from sse_client import (
+    DEFAULT_MAX_EVENT_SIZE,
+    EventStreamParser,
+    EventTooLarge,
+    ServerSentEvent,
+    SSEError,
+)
+
+from .reference import reference_parse
+
+E = ServerSentEvent
+BOM = b"\xef\xbb\xbf"
+
+
+def chunkings(stream: bytes) -> list[tuple[str, list[bytes]]]:
+    """The stream whole, byte by byte, and cut in two at every position."""
+    ways = [("whole", [stream]), ("bytewise", [stream[i : i + 1] for i in range(len(stream))])]
+    ways += [(f"split-at-{i}", [stream[:i], stream[i:]]) for i in range(1, len(stream))]
+    return ways
+
+
+@dataclass
+class Outcome:
+    """What a parser produced from a whole stream."""
+
+    events: list[ServerSentEvent]
+    last_event_id: str
+    reconnection_time: float | None
+    comments: list[str] = field(default_factory=list)
+
+
+def run(chunks: list[bytes], *, last_event_id: str = "") -> Outcome:
+    """Feed ``chunks`` to a fresh parser, close it, and report what it produced."""
+    comments: list[str] = []
+    parser = EventStreamParser(last_event_id=last_event_id, on_comment=comments.append)
+    events: list[ServerSentEvent] = []
+    for chunk in chunks:
+        events += parser.feed(chunk)
+    events += parser.close()
+    return Outcome(events, parser.last_event_id, parser.reconnection_time, comments)
+
+
+def case(
+    name: str,
+    stream: bytes | str,
+    events: list[ServerSentEvent],
+    last_event_id: str = "",
+    retry_ms: int | None = None,
+) -> object:
+    """One row of the table: a stream, its events and the parser's final state."""
+    raw = stream.encode() if isinstance(stream, str) else stream
+    return pytest.param(raw, events, last_event_id, retry_ms, id=name)
+
+
+CASES = [
+    # spec: P-UTF8
+    case("utf8-multibyte-characters", "data: \u00e9 \u20ac \U0001f600\n\n", [E(data="é € 😀")]),
+    case("invalid-byte-becomes-replacement", b"data: a\xffb\n\n", [E(data="a\ufffdb")]),
+    case("raw-0x85-is-invalid-not-nel", b"data: \x85\n\n", [E(data="\ufffd")]),
+    case("truncated-sequence-before-lf", b"data: \xe2\x82\n\n", [E(data="\ufffd")]),
+    case("truncated-sequence-before-cr", b"data: \xf0\x9f\x98\r\r", [E(data="\ufffd")]),
+    case("overlong-encoding", b"data: \xc0\xaf\n\n", [E(data="\ufffd\ufffd")]),
+    case("encoded-surrogate", b"data: \xed\xa0\x80\n\n", [E(data="\ufffd" * 3)]),
+    case("latin1-byte-is-not-latin1", b"data: caf\xe9\n\n", [E(data="caf\ufffd")]),
+    case("invalid-byte-in-field-name", b"da\xffta: x\n\n", []),
+    # spec: P-BOM
+    case("bom-at-start-is-dropped", BOM + b"data: a\n\n", [E(data="a")]),
+    case("bom-alone", BOM, []),
+    case("bom-then-blank-line", BOM + b"\ndata: a\n\n", [E(data="a")]),
+    # The second BOM belongs to the first line, whose field name is then "\ufeffdata".
+    case("second-bom-is-data", BOM + BOM + b"data: a\n\n", []),
+    case("bom-inside-a-value-is-data", BOM + b"data: " + BOM + b"a\n\n", [E(data="\ufeffa")]),
+    case("bom-after-first-event-is-data", b"data: a\n\n" + BOM + b"data: b\n\n", [E(data="a")]),
+    case("half-a-bom-is-invalid-utf8", b"\xef\xbbdata: a\n\n", []),
+    case("half-a-bom-on-its-own-line", b"\xef\xbb\ndata: a\n\n", [E(data="a")]),
+    # spec: P-EOL
+    case("lf-line-endings", b"event: e\ndata: a\n\n", [E("e", "a")]),
+    case("crlf-line-endings", b"event: e\r\ndata: a\r\n\r\n", [E("e", "a")]),
+    case("cr-only-line-endings", b"event: e\rdata: a\r\r", [E("e", "a")]),
+    case(
+        "mixed-line-endings",
+        b"data: a\ndata: b\rdata: c\r\ndata: d\n\n",
+        [E(data="a\nb\nc\nd")],
+    ),
+    case("lf-then-cr-is-two-endings", b"data: a\n\rdata: b\n\n", [E(data="a"), E(data="b")]),
+    case("cr-then-crlf", b"data: a\r\r\ndata: b\n\n", [E(data="a"), E(data="b")]),
+    case("lf-then-crlf", b"data: a\n\r\ndata: b\n\n", [E(data="a"), E(data="b")]),
+    case("crlf-then-lf", b"data: a\r\n\ndata: b\r\n\r\n", [E(data="a"), E(data="b")]),
+    # spec: P-CR-SPLIT (every two-way split of these cuts some CRLF in two)
+    case("crlf-at-stream-start", b"\r\ndata: a\r\n\r\n", [E(data="a")]),
+    case("crlf-blank-lines", b"data: a\r\n\r\n\r\n\r\ndata: b\r\n\r\n", [E(data="a"), E(data="b")]),
+    # spec: P-NOSPLIT
+    case(
+        "unicode-separators-are-data",
+        "data: a\u2028b\u2029c\u0085d\n\n",
+        [E(data="a\u2028b\u2029c\u0085d")],
+    ),
+    case(
+        "ascii-separators-are-data",
+        b"data: a\x0bb\x0cc\x1cd\x1de\x1ef\n\n",
+        [E(data="a\x0bb\x0cc\x1cd\x1de\x1ef")],
+    ),
+    case(
+        "separators-never-make-a-blank-line",
+        "data: a\u2028\u2028data: b\n\n",
+        [E(data="a\u2028\u2028data: b")],
+    ),
+    case(
+        "formfeeds-never-make-a-blank-line",
+        b"data: a\x0c\x0cdata: b\x0b\x0b\n\n",
+        [E(data="a\x0c\x0cdata: b\x0b\x0b")],
+    ),
+    case("separator-in-field-name", "data\u2028: x\n\n", []),
+    # spec: P-BLANK
+    case("blank-line-dispatches", b"data: a\n\ndata: b\n\n", [E(data="a"), E(data="b")]),
+    case(
+        "runs-of-blank-lines",
+        b"\n\n\ndata: a\n\n\n\n\ndata: b\n\n\n",
+        [E(data="a"), E(data="b")],
+    ),
+    case("no-blank-line-no-event", b"data: a\n", []),
+    # spec: P-COMMENT
+    case("comment-ignored", b": hello\ndata: a\n\n", [E(data="a")]),
+    case("comment-inside-an-event", b"data: a\n: note\ndata: b\n\n", [E(data="a\nb")]),
+    case("comment-only-block", b": keep-alive\n\n", []),
+    case("colon-alone-is-a-comment", b":\n\n", []),
+    case("comment-that-looks-like-a-field", b":data: x\n:id: 3\n:retry: 5\n\n", []),
+    case("space-then-colon-is-not-a-comment", b" :x\ndata: a\n\n", [E(data="a")]),
+    # spec: P-FIELD
+    case("no-space-after-colon", b"data:a\n\n", [E(data="a")]),
+    case("only-one-space-removed", b"data:  a\n\n", [E(data=" a")]),
+    case("tab-is-kept", b"data:\ta\n\n", [E(data="\ta")]),
+    case("space-then-tab", b"data: \ta\n\n", [E(data="\ta")]),
+    case("name-ends-at-first-colon", b"data: a: b:c\n\n", [E(data="a: b:c")]),
+    case("value-starting-with-colon", b"data:: x\n\n", [E(data=": x")]),
+    case("trailing-spaces-kept", b"data: a  \n\n", [E(data="a  ")]),
+    case("space-before-name-is-another-field", b" data: a\n\n", []),
+    case("space-before-colon-is-another-field", b"data : a\n\n", []),
+    # spec: P-NOCOLON
+    case("data-without-colon", b"data\n\n", [E(data="")]),
+    case("two-bare-data-lines", b"data\ndata\n\n", [E(data="\n")]),
+    case("bare-data-between-lines", b"data: a\ndata\ndata: b\n\n", [E(data="a\n\nb")]),
+    case("bare-event-empties-the-type", b"event: e\nevent\ndata: a\n\n", [E(data="a")]),
+    case(
+        "bare-id-resets-the-id",
+        b"id: 1\ndata: a\n\nid\ndata: b\n\n",
+        [E(data="a", id="1"), E(data="b")],
+    ),
+    case("bare-retry-is-ignored", b"retry\ndata: a\n\n", [E(data="a")]),
+    case("bare-unknown-name", b"x\ndata: a\n\n", [E(data="a")]),
+    # spec: P-CASE
+    case("capitalised-data", b"Data: a\n\n", []),
+    case("upper-case-data", b"DATA: a\n\n", []),
+    case("capitalised-event", b"Event: e\ndata: a\n\n", [E(data="a")]),
+    case("upper-case-id", b"ID: 1\ndata: a\n\n", [E(data="a")]),
+    case("capitalised-retry", b"Retry: 5\ndata: a\n\n", [E(data="a")]),
+    # spec: F-EVENT
+    case("event-type", b"event: add\ndata: a\n\n", [E("add", "a")]),
+    case("last-event-field-wins", b"event: a\nevent: b\ndata: x\n\n", [E("b", "x")]),
+    case("event-after-data", b"data: x\nevent: late\n\n", [E("late", "x")]),
+    case("event-type-keeps-inner-spaces", b"event:  spaced \ndata: x\n\n", [E(" spaced ", "x")]),
+    case("event-type-may-be-message", b"event: message\ndata: x\n\n", [E(data="x")]),
+    # spec: F-DATA
+    case("data-lines-join-with-lf", b"data: a\ndata: b\ndata: c\n\n", [E(data="a\nb\nc")]),
+    case("data-keeps-nul", b"data: a\x00b\n\n", [E(data="a\x00b")]),
+    # spec: F-ID
+    case("id-is-set", b"id: 7\ndata: a\n\n", [E(data="a", id="7")], "7"),
+    case(
+        "id-with-nul-is-ignored",
+        b"id: 1\ndata: a\n\nid: 2\x00\ndata: b\n\n",
+        [E(data="a", id="1"), E(data="b", id="1")],
+        "1",
+    ),
+    case(
+        "id-of-only-nul-is-ignored", b"id: 1\n\nid: \x00\ndata: a\n\n", [E(data="a", id="1")], "1"
+    ),
+    case(
+        "empty-id-resets",
+        b"id: 1\ndata: a\n\nid:\ndata: b\n\n",
+        [E(data="a", id="1"), E(data="b")],
+    ),
+    case("id-loses-one-space-only", b"id:  x\ndata: a\n\n", [E(data="a", id=" x")], " x"),
+    case("last-id-field-wins", b"id: 1\nid: 2\ndata: a\n\n", [E(data="a", id="2")], "2"),
+    case("id-after-data", b"data: a\nid: 3\n\n", [E(data="a", id="3")], "3"),
+    case(
+        "id-keeps-separators",
+        "id: a\u2028b\ndata: x\n\n",
+        [E(data="x", id="a\u2028b")],
+        "a\u2028b",
+    ),
+    # spec: F-RETRY
+    case("retry-sets-reconnection-time", b"retry: 2500\n\n", [], retry_ms=2500),
+    case("retry-without-space", b"retry:20\n\n", [], retry_ms=20),
+    case("retry-zero", b"retry: 0\n\n", [], retry_ms=0),
+    case("retry-leading-zeros", b"retry: 007\n\n", [], retry_ms=7),
+    case("retry-with-plus-sign", b"retry: +5\n\n", []),
+    case("retry-with-trailing-space", b"retry: 5 \n\n", []),
+    case("retry-with-two-leading-spaces", b"retry:  5\n\n", []),
+    case("retry-with-tab", b"retry:\t5\n\n", []),
+    case("retry-decimal", b"retry: 1.5\n\n", []),
+    case("retry-empty", b"retry:\n\n", []),
+    case("retry-negative", b"retry: -1\n\n", []),
+    case("retry-full-width-digit", "retry: \uff15\n\n", []),
+    case("retry-arabic-indic-digit", "retry: \u0665\n\n", []),
+    case("retry-superscript-digit", "retry: \u00b2\n\n", []),
+    case("retry-with-unit", b"retry: 5s\n\n", []),
+    case("retry-with-underscore", b"retry: 1_000\n\n", []),
+    case("invalid-retry-keeps-previous", b"retry: 100\n\nretry: x\n\n", [], retry_ms=100),
+    case(
+        "retry-on-its-event-only",
+        b"retry: 5\ndata: a\n\ndata: b\n\n",
+        [E(data="a", retry=5), E(data="b")],
+        retry_ms=5,
+    ),
+    case("retry-only-block-then-event", b"retry: 5\n\ndata: a\n\n", [E(data="a")], retry_ms=5),
+    case("invalid-retry-event-has-none", b"retry: x\ndata: a\n\n", [E(data="a")]),
+    case(
+        "last-valid-retry-in-block-wins",
+        b"retry: 5\nretry: 7\nretry: x\ndata: a\n\n",
+        [E(data="a", retry=7)],
+        retry_ms=7,
+    ),
+    # spec: F-OTHER
+    case("unknown-field-ignored", b"foo: bar\ndata: a\n\n", [E(data="a")]),
+    case("unknown-field-only", b"foo: bar\n\n", []),
+    # spec: D-ID
+    case(
+        "id-persists-across-events",
+        b"id: 1\ndata: a\n\ndata: b\n\n",
+        [E(data="a", id="1"), E(data="b", id="1")],
+        "1",
+    ),
+    case("id-only-block-updates-last-event-id", b"id: 5\n\n", [], "5"),
+    case("id-only-block-then-event", b"id: 5\n\ndata: a\n\n", [E(data="a", id="5")], "5"),
+    case(
+        "id-persists-until-changed",
+        b"id: 1\ndata: a\n\ndata: b\n\nid: 2\ndata: c\n\ndata: d\n\n",
+        [E(data="a", id="1"), E(data="b", id="1"), E(data="c", id="2"), E(data="d", id="2")],
+        "2",
+    ),
+    # spec: D-EMPTY
+    case("event-only-block", b"event: e\n\n", []),
+    case("retry-only-block", b"retry: 5\n\n", [], retry_ms=5),
+    case("comment-id-retry-event-block", b"id: 1\nretry: 5\nevent: e\n: c\n\n", [], "1", 5),
+    case("data-colon-alone", b"data:\n\n", [E(data="")]),
+    case("data-colon-space-alone", b"data: \n\n", [E(data="")]),
+    case("data-alone-with-type", b"event: e\ndata\n\n", [E("e", "")]),
+    # spec: D-TRIM
+    case("one-trailing-lf-removed", b"data: a\ndata\n\n", [E(data="a\n")]),
+    case("three-bare-data-lines", b"data\ndata\ndata\n\n", [E(data="\n\n")]),
+    case("value-of-one-space", b"data:  \n\n", [E(data=" ")]),
+    # spec: D-EVENT
+    case("default-type-is-message", b"data: a\n\n", [E("message", "a")]),
+    case("empty-event-field-means-message", b"event:\ndata: a\n\n", [E(data="a")]),
+    case("event-field-of-one-space-means-message", b"event: \ndata: a\n\n", [E(data="a")]),
+    # spec: D-RESET
+    case(
+        "event-type-does-not-leak",
+        b"event: e\ndata: a\n\ndata: b\n\n",
+        [E("e", "a"), E(data="b")],
+    ),
+    case("event-only-block-does-not-leak", b"event: e\n\ndata: b\n\n", [E(data="b")]),
+    case(
+        "retry-does-not-leak",
+        b"retry: 3\nevent: e\n\ndata: b\n\n",
+        [E(data="b")],
+        retry_ms=3,
+    ),
+    # spec: D-EOF
+    case("unterminated-event-discarded", b"data: a\n\ndata: b\n", [E(data="a")]),
+    case("unterminated-last-line-discarded", b"data: a\n\ndata: b", [E(data="a")]),
+    case(
+        "unterminated-id-is-not-the-last-event-id",
+        b"id: 1\ndata: a\n\nid: 2\ndata: b\n",
+        [E(data="a", id="1")],
+        "1",
+    ),
+    case(
+        "unterminated-retry-takes-effect",
+        b"data: a\n\nretry: 9\ndata: b\n",
+        [E(data="a")],
+        retry_ms=9,
+    ),
+    case("retry-line-without-line-end-is-never-read", b"retry: 9", []),
+    case("retry-line-ended-by-final-cr", b"retry: 9\r", [], retry_ms=9),
+    case("event-ended-by-final-cr", b"data: a\r\r", [E(data="a")]),
+    case("empty-stream", b"", []),
+]
+
+
+@pytest.mark.parametrize(("stream", "events", "last_event_id", "retry_ms"), CASES)
+def test_rule(
+    stream: bytes, events: list[ServerSentEvent], last_event_id: str, retry_ms: int | None
+) -> None:
+    """Each case gives its events and final state under every chunking."""
+    expected = (events, last_event_id, None if retry_ms is None else retry_ms / 1000)
+    for name, chunks in chunkings(stream):
+        got = run(chunks)
+        assert (got.events, got.last_event_id, got.reconnection_time) == expected, name
+
+
+@pytest.mark.parametrize(("stream", "events", "last_event_id", "retry_ms"), CASES)
+def test_reference_agrees_with_the_table(
+    stream: bytes, events: list[ServerSentEvent], last_event_id: str, retry_ms: int | None
+) -> None:
+    """The literal transcription the property tests compare against agrees with every case."""
+    assert reference_parse(stream) == (events, last_event_id, retry_ms)
+
+
+# -- One feed call at a time -------------------------------------------------------------
+
+
+def test_event_completed_by_a_trailing_cr_is_returned_by_that_feed() -> None:
+    """A CR at the end of a read ends its line at once (spec: P-CR-SPLIT)."""
+    parser = EventStreamParser()
+    assert parser.feed(b"data: a\r") == []
+    assert parser.feed(b"\r") == [E(data="a")]
+    assert parser.feed(b"\n") == []
+    assert parser.feed(b"data: b\r\n\r") == [E(data="b")]
+    assert parser.feed(b"\n") == []
+    assert parser.feed(b"data: c\n\r") == [E(data="c")]
+
+
+def test_lf_after_a_split_crlf_does_not_end_another_line() -> None:
+    """The LF that completes a CRLF cut between reads is not a second line ending."""
+    parser = EventStreamParser()
+    assert parser.feed(b"data: a\r") == []
+    # Were this LF a line ending of its own, the blank line would dispatch "a" alone.
+    assert parser.feed(b"\ndata: b\n\n") == [E(data="a\nb")]
+
+
+def test_only_one_lf_is_dropped_after_a_split_cr() -> None:
+    """After a CR ending a read, only the LF right after it is absorbed."""
+    parser = EventStreamParser()
+    assert parser.feed(b"data: a\r") == []
+    assert parser.feed(b"\n") == []
+    assert parser.feed(b"\n") == [E(data="a")]
+
+
+def test_empty_feed_between_cr_and_lf_changes_nothing() -> None:
+    """An empty read between the two halves of a CRLF does not split it."""
+    parser = EventStreamParser()
+    assert parser.feed(b"data: a\r") == []
+    assert parser.feed(b"") == []
+    assert parser.feed(b"\ndata: b\n\n") == [E(data="a\nb")]
+
+
+def test_multibyte_character_split_across_feeds_is_one_character() -> None:
+    """A UTF-8 sequence cut between reads decodes as one character (spec: P-UTF8)."""
+    parser = EventStreamParser()
+    assert parser.feed(b"data: \xe2") == []
+    assert parser.feed(b"\x82") == []
+    assert parser.feed(b"\xac\xf0\x9f") == []
+    assert parser.feed(b"\x98\x80\n\n") == [E(data="\u20ac\U0001f600")]
+
+
+def test_truncated_sequence_completed_by_ascii_becomes_a_replacement() -> None:
+    """A sequence cut short and continued by ASCII in the next read is one U+FFFD."""
+    parser = EventStreamParser()
+    assert parser.feed(b"data: \xe2\x82") == []
+    assert parser.feed(b"x\n\n") == [E(data="\ufffdx")]
+
+
+def test_bom_split_across_feeds_is_dropped() -> None:
+    """A BOM cut into single bytes at the start is still dropped (spec: P-BOM)."""
+    parser = EventStreamParser()
+    assert parser.feed(b"\xef") == []
+    assert parser.feed(b"\xbb") == []
+    assert parser.feed(b"\xbfdata: a\n\n") == [E(data="a")]
+
+
+def test_bom_after_the_first_bom_is_data_even_across_feeds() -> None:
+    """Only the first BOM is dropped; a second one, however split, is data."""
+    parser = EventStreamParser()
+    assert parser.feed(b"\xef\xbb") == []
+    assert parser.feed(b"\xbf\xef") == []
+    assert parser.feed(b"\xbb\xbfdata: a\n\n") == []
+    assert parser.feed(b"data: b\n\n") == [E(data="b")]
+
+
+def test_bom_after_an_empty_first_feed_is_still_at_the_start() -> None:
+    """An empty read does not start the stream: the BOM after it is still the first bytes."""
+    parser = EventStreamParser()
+    assert parser.feed(b"") == []
+    assert parser.feed(BOM + b"data: a\n\n") == [E(data="a")]
+
+
+def test_last_event_id_changes_only_at_the_blank_line() -> None:
+    """The id field sets a buffer; the stream's last event ID follows at dispatch (D-ID)."""
+    parser = EventStreamParser()
+    parser.feed(b"id: 5\n")
+    assert parser.last_event_id == ""
+    parser.feed(b"\n")
+    assert parser.last_event_id == "5"
+
+
+def test_retry_takes_effect_when_its_line_is_read() -> None:
+    """A retry field changes the reconnection time before its block ends (F-RETRY)."""
+    parser = EventStreamParser()
+    parser.feed(b"retry: 12")
+    assert parser.reconnection_time is None
+    parser.feed(b"34\n")
+    assert parser.reconnection_time == 1.234
+    assert parser.feed(b"data: a\n\n") == [E(data="a", retry=1234)]
+
+
+def test_huge_retry_value_does_not_raise() -> None:
+    """A 30-digit retry is accepted, in every chunking, as an enormous reconnection time."""
+    stream = b"retry: " + b"9" * 30 + b"\ndata: a\n\n"
+    for name, chunks in chunkings(stream):
+        got = run(chunks)
+        assert got.reconnection_time is not None, name
+        assert got.reconnection_time > 10**14, name  # seconds: millions of years
+        [event] = got.events
+        assert event.retry is not None, name
+        assert event.retry > 10**17, name
+
+
+# -- State across the stream -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stream", "events", "last_event_id"),
+    [
+        pytest.param(b"data: a\n\n", [E(data="a", id="41")], "41", id="carried-by-events"),
+        pytest.param(b"", [], "41", id="kept-by-an-empty-stream"),
+        pytest.param(b"data: a\n", [], "41", id="kept-by-an-unterminated-event"),
+        pytest.param(b"id\ndata: a\n\n", [E(data="a")], "", id="reset-by-empty-id"),
+        pytest.param(b"id\n\n", [], "", id="reset-by-an-id-only-block"),
+        pytest.param(b"id: 42\ndata: a\n\n", [E(data="a", id="42")], "42", id="replaced"),
+        pytest.param(b"id: 4\x002\ndata: a\n\n", [E(data="a", id="41")], "41", id="nul-id-kept"),
+    ],
+)
+def test_initial_last_event_id(
+    stream: bytes, events: list[ServerSentEvent], last_event_id: str
+) -> None:
+    """A seeded last event ID acts as if an earlier block had set it (beyond spec: C-LASTID)."""
+    for name, chunks in chunkings(stream):
+        got = run(chunks, last_event_id="41")
+        assert (got.events, got.last_event_id) == (events, last_event_id), name
+    assert reference_parse(stream, "41")[:2] == (events, last_event_id)
+
+
+def test_close_returns_nothing_and_discards_the_unfinished_event() -> None:
+    """close() delivers no event: an event whose blank line never came is lost (D-EOF)."""
+    parser = EventStreamParser()
+    assert parser.feed(b"id: 3\ndata: a\n") == []
+    assert parser.close() == []
+    assert parser.last_event_id == ""
+
+
+def test_close_twice_is_harmless() -> None:
+    """Closing a closed parser returns nothing again and does not raise."""
+    parser = EventStreamParser()
+    parser.feed(b"data: a\n\n")
+    assert parser.close() == []
+    assert parser.close() == []
+
+
+def test_feed_after_close_raises() -> None:
+    """A closed parser refuses more bytes, even empty ones."""
+    parser = EventStreamParser()
+    parser.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        parser.feed(b"data: a\n\n")
+    with pytest.raises(RuntimeError, match="closed"):
+        parser.feed(b"")
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        pytest.param(bytearray, id="bytearray"),
+        pytest.param(memoryview, id="memoryview"),
+        pytest.param(lambda chunk: memoryview(b"xx" + chunk + b"yy")[2:-2], id="memoryview-slice"),
+    ],
+)
+def test_bytes_like_input(wrap: Callable[[bytes], bytearray | memoryview]) -> None:
+    """bytearray and memoryview chunks parse exactly as bytes do."""
+    stream = BOM + "id: 1\r\ndata: \u20ac\r\n\r\nretry: 5\rdata: b\r\r".encode()
+    for name, chunks in chunkings(stream):
+        parser = EventStreamParser()
+        events: list[ServerSentEvent] = []
+        for chunk in chunks:
+            events += parser.feed(wrap(chunk))
+        assert events == [E(data="\u20ac", id="1"), E(data="b", id="1", retry=5)], name
+        assert parser.reconnection_time == 0.005
+
+
+def test_parsed_events_are_real_server_sent_events() -> None:
+    """Parsed events are frozen ServerSentEvent instances, equal and hashing as built ones."""
+    [event] = EventStreamParser().feed(b"event: e\nid: 1\ndata: a\n\n")
+    [other] = EventStreamParser().feed(b"retry: 5\ndata: b\ndata: c\n\n")
+    for parsed, built in [(event, E("e", "a", "1")), (other, E(data="b\nc", retry=5))]:
+        assert type(parsed) is ServerSentEvent
+        assert parsed == built
+        assert hash(parsed) == hash(built)
+        assert repr(parsed) == repr(built)
+        assert not hasattr(parsed, "__dict__")
+        with pytest.raises(AttributeError):
+            parsed.data = "changed"  # type: ignore[misc]
+
+
+# -- Comments ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stream", "comments"),
+    [
+        pytest.param(b": hello\n", [" hello"], id="text-after-the-colon"),
+        pytest.param(b":\n", [""], id="empty-comment"),
+        pytest.param(b"::x\n", [":x"], id="colon-in-comment"),
+        pytest.param(b":a\r:b\r\n:c\n\n", ["a", "b", "c"], id="every-line-ending"),
+        pytest.param(b"data: a\n:x\ndata: b\n\n:y\n", ["x", "y"], id="inside-and-between-events"),
+        pytest.param(": \u20ac\xff\u2028\n".encode(), [" \u20ac\xff\u2028"], id="decoded"),
+        pytest.param(b":caf\xe9\n", ["caf\ufffd"], id="invalid-bytes-replaced"),
+        pytest.param(BOM + b":c\n", ["c"], id="after-the-bom"),
+        pytest.param(b"data: :x\n\n", [], id="not-for-a-value-starting-with-colon"),
+        pytest.param(b" :x\n", [], id="not-for-a-space-before-the-colon"),
+        pytest.param(b"x:\nDATA:\n", [], id="not-for-unknown-fields"),
+        pytest.param(b"data: a\n\n: unfinished", [], id="not-for-an-unfinished-line"),
+        pytest.param(b"", [], id="not-for-nothing"),
+    ],
+)
+def test_on_comment(stream: bytes, comments: list[str]) -> None:
+    """on_comment gets the text after the colon of each comment line, and nothing else."""
+    for name, chunks in chunkings(stream):
+        assert run(chunks).comments == comments, name
+
+
+def test_on_comment_is_called_as_the_line_is_read() -> None:
+    """A comment is reported when its line ends, before the event around it is dispatched."""
+    seen: list[str] = []
+    parser = EventStreamParser(on_comment=seen.append)
+    assert parser.feed(b"data: a\n: ping") == []
+    assert seen == []
+    assert parser.feed(b"\r") == []
+    assert seen == [" ping"]
+    assert parser.feed(b"\n\n") == [E(data="a")]
+    assert seen == [" ping"]
+
+
+def test_comments_without_a_callback_are_ignored() -> None:
+    """Without on_comment, comment lines change nothing."""
+    assert EventStreamParser().feed(b": hi\ndata: a\n: there\n\n") == [E(data="a")]
+
+
+# -- The size limit (beyond spec) ---------------------------------------------------------
+
+
+def test_default_max_event_size_is_one_mebibyte() -> None:
+    """The default limit is 1 MiB of characters: a line that long passes, one more fails."""
+    assert DEFAULT_MAX_EVENT_SIZE == 1 << 20
+    line = b"data:" + b"x" * (DEFAULT_MAX_EVENT_SIZE - 5)
+    assert EventStreamParser().feed(line + b"\n\n") == [E(data="x" * (DEFAULT_MAX_EVENT_SIZE - 5))]
+    with pytest.raises(EventTooLarge):
+        EventStreamParser().feed(line + b"x\n\n")
+
+
+@pytest.mark.parametrize(
+    ("stream", "events"),
+    [
+        pytest.param(b"data:" + b"x" * 5 + b"\n\n", [E(data="xxxxx")], id="line-at-the-limit"),
+        pytest.param(b"x" * 10, [], id="unfinished-line-at-the-limit"),
+        pytest.param(b"data:1234\ndata:12345\n\n", [E(data="1234\n12345")], id="data-at-limit"),
+        pytest.param(b"data\n" * 11 + b"\n", [E(data="\n" * 10)], id="data-of-bare-lines"),
+        pytest.param(
+            ("data:" + "\u20ac" * 5 + "\n\n").encode(), [E(data="\u20ac" * 5)], id="chars"
+        ),
+        pytest.param(("\u20ac" * 10).encode(), [], id="unfinished-line-counts-chars"),
+        pytest.param(b"data:12345\n\n" * 5, [E(data="12345")] * 5, id="many-events-at-the-limit"),
+        pytest.param(b"data:" + b"\n" * 40 + b"data:x\n\n", [E(data=""), E(data="x")], id="blanks"),
+    ],
+)
+def test_events_within_max_event_size_pass(stream: bytes, events: list[ServerSentEvent]) -> None:
+    """Lines and data of at most max_event_size characters parse normally, in any chunking."""
+    for name, chunks in chunkings(stream):
+        parser = EventStreamParser(max_event_size=10)
+        got: list[ServerSentEvent] = []
+        for chunk in chunks:
+            got += parser.feed(chunk)
+        assert got == events, name
+
+
+@pytest.mark.parametrize(
+    ("stream", "before"),
+    [
+        pytest.param(b"x" * 11, [], id="endless-line"),
+        pytest.param(b"data: a\n\n" + b"y" * 11, [E(data="a")], id="endless-line-after-an-event"),
+        pytest.param(b"data:" + b"x" * 6 + b"\n\n", [], id="data-line-too-long"),
+        pytest.param(b":" + b"x" * 10 + b"\n", [], id="comment-line-too-long"),
+        pytest.param(b"foo:" + b"x" * 7 + b"\n", [], id="unknown-field-line-too-long"),
+        pytest.param(b"data:12345\ndata:12345\n\n", [], id="data-over-the-limit"),
+        pytest.param(b"data\n" * 12 + b"\n", [], id="data-of-bare-lines-over-the-limit"),
+        pytest.param(b"data:12345\ndata:12345\n", [], id="unterminated-data-over-the-limit"),
+        pytest.param(("\u20ac" * 11).encode(), [], id="multibyte-endless-line"),
+        pytest.param(b"x" * 6 + b"\xff" * 5, [], id="invalid-bytes-count-as-characters"),
+    ],
+)
+def test_event_over_max_event_size_raises(stream: bytes, before: list[ServerSentEvent]) -> None:
+    """A line or an event's data over max_event_size raises EventTooLarge in every chunking."""
+    for name, chunks in chunkings(stream):
+        parser = EventStreamParser(max_event_size=10)
+        got: list[ServerSentEvent] = []
+        with pytest.raises(EventTooLarge) as info:  # noqa: PT012 -- the raising feed is unknown
+            for chunk in chunks:
+                got += parser.feed(chunk)
+        assert info.value.limit == 10, name
+        assert "10" in str(info.value), name
+        assert got == before[: len(got)], name
+
+
+def test_endless_line_raises_once_past_the_limit() -> None:
+    """Byte after byte, an endless line raises exactly when it passes the limit."""
+    parser = EventStreamParser(max_event_size=100)
+    for _ in range(100):
+        assert parser.feed(b"x") == []
+    with pytest.raises(EventTooLarge):
+        parser.feed(b"x")
+
+
+def test_endless_line_in_small_chunks_raises_in_the_chunk_that_passes_the_limit() -> None:
+    """Fed seven bytes at a time, an endless line raises in the chunk that crosses the limit."""
+    parser = EventStreamParser(max_event_size=100)
+    fed = 0
+    while fed + 7 <= 100:
+        assert parser.feed(b"z" * 7) == []
+        fed += 7
+    with pytest.raises(EventTooLarge):
+        parser.feed(b"z" * 7)
+
+
+def test_endless_multibyte_line_counts_characters_not_bytes() -> None:
+    """An unfinished line of multi-byte characters is measured in characters as it grows."""
+    parser = EventStreamParser(max_event_size=10)
+    euro = "\u20ac".encode()
+    for _ in range(10):
+        for byte in euro:
+            assert parser.feed(bytes([byte])) == []
+    assert parser.feed(euro[:2]) == []  # half a character is not a character yet
+    with pytest.raises(EventTooLarge):
+        parser.feed(euro[2:])
+
+
+def test_endless_line_holds_bounded_memory() -> None:
+    """A hostile endless line is refused after about max_event_size bytes, not buffered."""
+    limit = 64 * 1024
+    parser = EventStreamParser(max_event_size=limit)
+    chunk = b"data: " + b"x" * 4090
+    fed = 0
+    with pytest.raises(EventTooLarge):  # noqa: PT012 -- the raising feed is the point
+        while fed < 100 * limit:
+            parser.feed(chunk)
+            fed += len(chunk)
+    assert fed <= limit
+
+
+def test_parser_keeps_raising_after_event_too_large() -> None:
+    """After EventTooLarge every later feed raises it again, even after close()."""
+    parser = EventStreamParser(max_event_size=10)
+    with pytest.raises(EventTooLarge) as first:
+        parser.feed(b"data: " + b"x" * 20 + b"\n\n")
+    for chunk in [b"data: ok\n\n", b"", b"\n"]:
+        with pytest.raises(EventTooLarge) as again:
+            parser.feed(chunk)
+        assert again.value.limit == first.value.limit == 10
+    parser.close()
+    with pytest.raises(EventTooLarge):
+        parser.feed(b"data: ok\n\n")
+
+
+def test_event_too_large_is_an_sse_error() -> None:
+    """EventTooLarge can be caught as the library's base error."""
+    with pytest.raises(SSEError):
+        EventStreamParser(max_event_size=1).feed(b"xx")
+
+
+def test_no_limit_when_max_event_size_is_none() -> None:
+    """max_event_size=None accepts a 2 MiB line and a 2 MiB event, whole and in chunks."""
+    big = b"x" * (2 << 20)
+    stream = b"data: " + big + b"\ndata: " + big + b"\n\n"
+    expected = [E(data=f"{big.decode()}\n{big.decode()}")]
+    assert EventStreamParser(max_event_size=None).feed(stream) == expected
+    parser = EventStreamParser(max_event_size=None)
+    events: list[ServerSentEvent] = []
+    for start in range(0, len(stream), 65536):
+        events += parser.feed(stream[start : start + 65536])
+    assert events == expected
+
+
+@pytest.mark.parametrize("size", [0, -1, -(1 << 20)])
+def test_max_event_size_must_be_positive(size: int) -> None:
+    """A limit below one character is a mistake and raises ValueError at once."""
+    with pytest.raises(ValueError, match="max_event_size"):
+        EventStreamParser(max_event_size=size)
