@@ -109,3 +109,18 @@ def test_parser_imports_no_io_library() -> None:
 def test_version_matches_the_installed_metadata() -> None:
     """One version source: the package and its metadata agree."""
     assert importlib.metadata.version("sse-client") == sse_client.__version__
+
+
+def test_every_error_is_an_sse_error() -> None:
+    """One base class catches everything the library raises on purpose."""
+    for error in (
+        sse_client.ResponseError,
+        sse_client.ReconnectError,
+        sse_client.EventTooLarge,
+        sse_client.StreamEnded,
+    ):
+        assert issubclass(error, sse_client.SSEError)
+    assert issubclass(sse_client.SSEError, Exception)
+    assert sse_client.EventTooLarge(limit=3).limit == 3
+    assert "max_event_size=3" in str(sse_client.EventTooLarge(limit=3))
+    assert sse_client.ReconnectError("gave up", attempts=2).attempts == 2
