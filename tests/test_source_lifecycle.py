@@ -6,6 +6,7 @@ reconnects afterwards.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -13,8 +14,8 @@ import anyio
 import httpx
 import pytest
 
-from sse_client import AsyncEventSource, EventSource, ReadyState, ServerSentEvent
-from sse_client.testing import Reply, SSEServer, Stall, Stream, event
+from sse_client import AsyncEventSource, EventSource, ReadyState, ResponseError, ServerSentEvent
+from sse_client.testing import Drop, Reply, Sleep, SSEServer, Stall, Stream, event
 
 
 def open_connections(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport) -> int:
@@ -200,3 +201,55 @@ async def test_async_closed_source_cannot_be_reused(sse_server: SSEServer) -> No
     with pytest.raises(RuntimeError, match="closed AsyncEventSource"):
         async with source:
             pass
+
+
+def test_error_body_cut_short_still_fails_cleanly(sse_server: SSEServer) -> None:
+    """An error response whose body breaks off keeps what arrived as the preview."""
+    sse_server.route("/s", Stream(b"partial error text", Drop(reset=True), status=500))
+    with pytest.raises(ResponseError, match="500") as info:
+        list(EventSource(sse_server.url + "/s"))
+    assert info.value.body_preview == "partial error text"
+
+
+def test_reconnection_time_follows_the_server_while_streaming(sse_server: SSEServer) -> None:
+    """spec: F-RETRY -- the server's retry field is visible at once, mid-stream."""
+    sse_server.route(
+        "/s", Stream(event("a"), Sleep(0.05), event(None, retry=250), event("b")), Reply(204)
+    )
+    seen: list[float] = []
+    with EventSource(sse_server.url + "/s", reconnection_time=5.0) as source:
+        seen.extend(source.reconnection_time for _ in source)
+    assert seen == [5.0, 0.25]
+
+
+@pytest.mark.anyio
+async def test_async_error_body_cut_short_and_properties(sse_server: SSEServer) -> None:
+    """The async twin keeps the partial preview too, and exposes the last response."""
+    sse_server.route("/s", Stream(b"partial error text", Drop(reset=True), status=503))
+    source = AsyncEventSource(sse_server.url + "/s")
+    with pytest.raises(ResponseError) as info:
+        await source.__anext__()
+    assert info.value.body_preview == "partial error text"
+    assert source.response is not None
+    assert source.response.status_code == 503
+    await source.aclose()
+
+
+@pytest.mark.anyio
+async def test_aclose_interrupts_a_connect_that_gets_no_answer() -> None:
+    """A server that accepts the connection but never answers: aclose() still ends it."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/s"
+        async with AsyncEventSource(url) as source:
+
+            async def close_soon() -> None:
+                await anyio.sleep(0.2)
+                await source.aclose()
+
+            with anyio.fail_after(3):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(close_soon)
+                    assert [item async for item in source] == []
+        assert source.ready_state is ReadyState.CLOSED
