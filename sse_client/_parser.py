@@ -35,6 +35,7 @@ Spec tags (``# spec: X``) refer to the project's restatement of the WHATWG rules
 from __future__ import annotations
 
 import re
+import sys
 from codecs import getincrementaldecoder
 from collections.abc import Callable
 from typing import Any, Final
@@ -151,11 +152,13 @@ class EventStreamParser:
         "_data_size",
         "_error",
         "_event",
+        "_guarded",
         "_head",
         "_id_buffer",
         "_limit",
         "_line",
         "_line_chars",
+        "_line_limit",
         "_line_size",
         "_on_comment",
         "_retry",
@@ -179,8 +182,10 @@ class EventStreamParser:
         #: The reconnection time in seconds from the last valid ``retry:`` field, if any.
         self.reconnection_time: float | None = None
         self._limit = max_event_size
+        self._line_limit = sys.maxsize if max_event_size is None else max_event_size
         self._on_comment = on_comment
         self._closed = False
+        self._guarded = True  # a read needs _guard(): not started, closed, or after a CR
         self._error: EventTooLarge | None = None  # set once a limit was crossed
         self._started = False  # have the first bytes (a possible BOM) been seen?
         self._head = b""  # the first bytes, while they may still be a BOM
@@ -206,6 +211,20 @@ class EventStreamParser:
             EventTooLarge: An event's data or a line grew past ``max_event_size``.
             RuntimeError: The parser was closed.
         """
+        if type(data) is not bytes or self._guarded:
+            data = self._guard(data)
+        if 10 not in data and 13 not in data:  # ints: a byte search with no conversions
+            # No LF or CR here (a trickle): keep the bytes as they are, constant work.
+            if data:
+                self._line.append(data)
+                self._line_size += len(data)
+                if self._line_size > self._line_limit:
+                    self._check_line()
+            return []
+        return self._complete_lines(data)
+
+    def _guard(self, data: bytes | bytearray | memoryview) -> bytes:
+        """The rare cases of a read: closed, not bytes, the stream's start, a CR before."""
         if self._closed:
             if self._error is not None:
                 raise self._error
@@ -217,7 +236,7 @@ class EventStreamParser:
             data = self._head + data
             if len(data) < 3 and _BOM.startswith(data):
                 self._head = data
-                return []
+                return b""
             self._started = True
             self._head = b""
             if data[:3] == _BOM:
@@ -226,20 +245,17 @@ class EventStreamParser:
             self._skip_lf = False
             if data[0] == 10:  # spec: P-CR-SPLIT -- the LF of a CRLF cut in two
                 data = data[1:]
+        self._guarded = not self._started or self._skip_lf
+        return data
 
+    def _complete_lines(self, data: bytes) -> list[ServerSentEvent]:
+        """Decode and interpret the complete lines of ``data``; keep its unfinished end."""
         # Only complete lines are decoded: a line ends at an ASCII byte, never inside a
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
         end = data.rfind(b"\n")
         cr = data.rfind(b"\r")
         if cr > end:
             end = cr
-        if end < 0:
-            if data:
-                self._line.append(data)
-                self._line_size += len(data)
-                if self._limit is not None and self._line_size > self._limit:
-                    self._check_line()
-            return []
         end += 1
         if self._line:
             self._line.append(data[:end])
@@ -251,7 +267,7 @@ class EventStreamParser:
         if end != len(data):
             self._line = [data[end:]]
             self._line_size = len(data) - end
-            if self._limit is not None and self._line_size > self._limit:
+            if self._line_size > self._line_limit:
                 self._check_line()
         else:
             self._line_size = 0
@@ -259,7 +275,7 @@ class EventStreamParser:
         if "\r" in text:
             # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
             # an LF starting the next read belongs to it.
-            self._skip_lf = text[-1] == "\r" and not self._line_size
+            self._skip_lf = self._guarded = text[-1] == "\r" and not self._line_size
             if _lone_cr(text) is None:
                 text = text.replace("\r", "")  # only CRLFs: the cheapest rewrite
             else:
@@ -277,7 +293,7 @@ class EventStreamParser:
             Always an empty list: no event is completed by the end of the stream. The
             return value keeps ``close`` symmetrical with :meth:`feed` for drivers.
         """
-        self._closed = True
+        self._closed = self._guarded = True
         self._line = []
         self._line_chars = None
         self._data = []
@@ -436,7 +452,7 @@ class EventStreamParser:
         # Where the oversized event ends is unknown, so the parser cannot resynchronise:
         # it drops its buffers and raises the same error from every later feed().
         assert self._limit is not None
-        self._closed = True
+        self._closed = self._guarded = True
         self._line = []
         self._line_chars = None
         self._data = []
