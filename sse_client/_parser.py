@@ -5,29 +5,29 @@ is driven by whoever has the bytes (our clients, a user's own loop, a test).
 
 Theory of operation
 -------------------
-Each call to :meth:`EventStreamParser.feed` goes through four C-speed steps and one
-Python loop that runs once per *event*, not per byte:
+Each call to :meth:`EventStreamParser.feed` does C-speed work per read and Python work
+per *event* (per line only in blocks of an unusual shape), never per byte:
 
-1. **Decode.** ``_codecs.utf_8_decode`` with ``"replace"`` decodes what it can; the
-   one to three bytes of a character split across reads wait in ``_undecoded`` for
-   the next call (spec: P-UTF8). The first decoded character is dropped if it is a
-   BOM (P-BOM).
-2. **Normalise line endings.** Only when the text holds a CR: CRLF and lone CR
-   become LF (P-EOL). A CR that ends the text has already ended its line, so events
+1. **Hold bytes until a line ends.** A read with no LF or CR is appended, as bytes,
+   to the unfinished line: constant work, nothing decoded or re-copied. The stream's
+   first bytes lose one BOM, even one cut across reads (P-BOM).
+2. **Decode complete lines only.** Everything up to the last LF or CR is joined and
+   decoded with ``"replace"`` (P-UTF8). A line ends at an ASCII byte, never inside a
+   UTF-8 sequence, so decoding line by line is decoding the stream.
+3. **Normalise line endings,** only when the text holds a CR: CRLF and lone CR
+   become LF (P-EOL). A CR that ends the read has already ended its line, so events
    it completes are dispatched now; we only remember to drop one LF if the next read
    starts with it (P-CR-SPLIT). Nothing else ends a line (P-NOSPLIT): we never call
    ``str.splitlines()``.
-3. **Cut off the partial line.** Everything after the last LF is an unfinished line;
-   it waits, as a list of pieces (so a long line arriving in small reads is never
-   re-copied), until a read brings its LF.
-4. **Split into blocks.** The complete lines are split on ``"\\n\\n"``. Every piece
-   but the last is an event block followed by a blank line. Several blank lines in a
-   row act as one: after the first, the buffers are empty and the stream's last
-   event ID already equals the buffer, so the others change nothing (P-BLANK, D-*).
-5. **Interpret fields** line by line within a block (P-FIELD ... F-OTHER) and
-   dispatch at its end. The lines of the last, unfinished block are interpreted at
-   once too, so a ``retry:`` takes effect as soon as its line is read (F-RETRY); its
-   buffers wait for the blank line.
+4. **Finish the unfinished event** of earlier reads, line by line, up to its blank
+   line.
+5. **Scan the rest in C.** One regular expression cuts the common block (optional
+   ``id:``/``event:`` lines, one ``data:`` line, blank lines) into fields, and hands
+   any other block over whole, to be interpreted line by line (P-FIELD ... F-OTHER).
+   Several blank lines in a row act as one: after the first, the buffers are empty
+   and the stream's last event ID already equals the buffer (P-BLANK, D-*). The
+   lines of a last, unfinished block are interpreted at once, so a ``retry:`` takes
+   effect as soon as its line is read (F-RETRY); its buffers wait for the blank line.
 
 Spec tags (``# spec: X``) refer to the project's restatement of the WHATWG rules.
 """
