@@ -6,8 +6,10 @@ Dependency rules inside the package:
 2. ``_parser`` imports only ``_models`` and ``_errors``, and never httpx, anyio or
    tenacity; it does no I/O. ``_core`` decides without I/O too (httpx for its types).
 3. ``_backoff`` is the only importer of tenacity; ``_sync`` and ``_async`` are the
-   only modules that send, read or sleep.
-4. Nothing imports ``_sync`` or ``_async`` but this module.
+   only client modules that send, read or sleep (``testing`` and ``_demo`` hold
+   servers).
+4. Nothing imports ``_sync`` or ``_async`` but this module; the rest of the package
+   (the command line) takes the public names from here.
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ from typing import Any, Final, TextIO
 
 import httpx
 
+from . import EventSource
 from ._errors import SSEError
 from ._models import ServerSentEvent
-from ._sync import EventSource
 
 __all__ = ["build_parser", "format_line", "main", "run"]
 
