@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import sys
 from codecs import getincrementaldecoder
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
 from ._errors import EventTooLarge
@@ -51,23 +51,22 @@ DEFAULT_MAX_EVENT_SIZE: Final = 1 << 20
 
 # Building a frozen dataclass through its __init__ costs about three times as much as
 # building a plain slotted object, and the parser builds one object per event. So it
-# builds this twin, which has the very same slots, and then gives it its real class:
-# the result is an ordinary, equal, immutable ServerSentEvent.
+# builds this twin, which has the very same slots and no __init__ at all, fills its
+# slots, and then gives it its real class: the result is an ordinary, equal, immutable
+# ServerSentEvent. (A call to a class with no __init__ is cheaper than object.__new__.)
 class _EventBuilder:
     __slots__ = ("event", "data", "id", "retry")  # noqa: RUF023 -- the order of ServerSentEvent's
-
-    def __init__(self, event: str, data: str, id: str, retry: int | None) -> None:
-        self.event = event
-        self.data = data
-        self.id = id
-        self.retry = retry
 
 
 assert _EventBuilder.__slots__ == ServerSentEvent.__slots__
 
 
 def _make_event(event: str, data: str, id: str, retry: int | None) -> ServerSentEvent:
-    obj: Any = _EventBuilder(event, data, id, retry)
+    obj: Any = _EventBuilder()
+    obj.event = event
+    obj.data = data
+    obj.id = id
+    obj.retry = retry
     obj.__class__ = ServerSentEvent
     return obj  # type: ignore[no-any-return]
 
@@ -89,9 +88,9 @@ class _LineCounter:
         return self.chars
 
 
-# How far to look for the end of an unfinished event before cutting the whole read
-# into lines instead (characters).
-_NEAR: Final = 1024
+# Texts shorter than this (characters) are read line by line: for a line or two, a
+# Python loop costs less than starting the scanner.
+_SHORT: Final = 160
 
 # A CR not followed by LF (a CR at the end of the text is one too).
 _lone_cr = re.compile(r"\r(?!\n)").search
@@ -223,6 +222,46 @@ class EventStreamParser:
             return []
         return self._complete_lines(data)
 
+    def events(self, chunks: Iterable[bytes | bytearray | memoryview]) -> Iterator[ServerSentEvent]:
+        """Parse a whole stream: yield the events of ``chunks``, then close the parser.
+
+        The same as calling :meth:`feed` on every chunk and :meth:`close` at the end,
+        only cheaper per chunk (the bytes of a chunk with no line ending are put aside
+        right here). Each event is yielded as soon as the chunk that completes it has
+        been read; an event whose blank line never came is discarded at the end.
+
+        Raises:
+            EventTooLarge: An event's data or a line grew past ``max_event_size``.
+            RuntimeError: The parser was closed.
+
+        Example:
+            >>> parser = EventStreamParser()
+            >>> [event.data for event in parser.events([b"data: a\n\nda", b"ta: b\n\n"])]
+            ['a', 'b']
+        """
+        feed = self.feed
+        line = self._line
+        limit = self._line_limit
+        guarded = self._guarded
+        size = self._line_size
+        try:
+            for chunk in chunks:
+                if guarded or type(chunk) is not bytes or 10 in chunk or 13 in chunk:
+                    self._line_size = size
+                    yield from feed(chunk)
+                    line = self._line
+                    guarded = self._guarded
+                    size = self._line_size
+                elif chunk:  # the trickle path of feed(), with the state in locals
+                    line.append(chunk)
+                    size += len(chunk)
+                    if size > limit:
+                        self._line_size = size
+                        self._check_line()
+        finally:
+            self._line_size = size
+        self.close()
+
     def _guard(self, data: bytes | bytearray | memoryview) -> bytes:
         """The rare cases of a read: closed, not bytes, the stream's start, a CR before."""
         if self._closed:
@@ -257,15 +296,16 @@ class EventStreamParser:
         if cr > end:
             end = cr
         end += 1
-        if self._line:
-            self._line.append(data[:end])
-            head = b"".join(self._line)
-            self._line = []
+        line = self._line
+        if line:
+            line.append(data[:end])
+            head = b"".join(line)
+            line.clear()
             self._line_chars = None
         else:
             head = data[:end]
         if end != len(data):
-            self._line = [data[end:]]
+            line.append(data[end:])
             self._line_size = len(data) - end
             if self._line_size > self._line_limit:
                 self._check_line()
@@ -294,107 +334,107 @@ class EventStreamParser:
             return value keeps ``close`` symmetrical with :meth:`feed` for drivers.
         """
         self._closed = self._guarded = True
-        self._line = []
+        self._line.clear()
         self._line_chars = None
         self._data = []
         return []
 
     # -- Interpreting lines ------------------------------------------------------------
 
-    def _process(self, body: str) -> list[ServerSentEvent]:
-        """Interpret ``body``: whole lines, each ending in LF, starting at a line start."""
+    def _process(self, text: str) -> list[ServerSentEvent]:
+        """Interpret ``text``: whole lines, each ending in LF, starting at a line start."""
         events: list[ServerSentEvent] = []
-        if body[0] == "\n":
-            # A blank line first: it ends the event that earlier reads left unfinished.
-            self._dispatch(events)
-            body = body.lstrip("\n")
-            if not body:
-                return events
+        pos = 0
         if (
-            self._data
+            text[0] == "\n"
+            or self._data
             or self._event
             or self._retry is not None
             or self._id_buffer != self.last_event_id
         ):
-            # The first block continues the unfinished event of earlier reads. Its
-            # blank line is usually near (small events); look there first, and
-            # otherwise cut the whole body into lines once (a big event).
-            end = body.find("\n\n", 0, _NEAR)
-            if end < 0:
-                lines = body.split("\n")
-                end = lines.index("")  # there is one: the body ends with LF
-                if end == len(lines) - 1:  # no blank line: the event goes on
-                    self._interpret_lines(lines[:-1], events)
-                    return events
-                end = sum(map(len, lines[:end])) + end - 1
-            self._interpret(body[:end], events)
-            self._dispatch(events)
-            body = body[end + 2 :].lstrip("\n")
-        if self._limit is not None and len(body) > self._limit:
-            # Only a body longer than the limit can hold a line or an event over it:
-            # take the careful path, which measures every line and every event.
-            self._interpret_blocks(body, events)
+            # The first lines finish the event that earlier reads left unfinished (or a
+            # blank line ends it): read them up to its blank line.
+            pos = self._run_lines(text, 0, events, True)
+            if pos == len(text):
+                return events
+        rest = len(text) - pos
+        if rest < _SHORT or (self._limit is not None and rest > self._limit):
+            # A line or two: cheaper line by line. Or a text longer than the limit, the
+            # only kind that can hold a line or an event over it: the line loop
+            # measures every line and every event.
+            self._run_lines(text, pos, events, False)
             return events
+        # The rest starts with a clean event (every buffer empty): scan it in C.
+        last_id = self.last_event_id
         append = events.append
-        for id1, event, id2, data, block in _scan_blocks(body):
+        for id1, event, id2, data, block in _scan_blocks(text, pos):
             if block:
-                # Any other block: interpret it line by line. If no blank line follows,
-                # it is the unfinished last block: its buffers wait for the blank line.
-                lines = block.rstrip("\n")
-                self._interpret(lines, events)
-                if len(block) - len(lines) > 1:
-                    self._dispatch(events)
+                # Any other block: read it line by line. If no blank line follows, it is
+                # the unfinished last block: its buffers wait for the blank line.
+                self.last_event_id = self._id_buffer = last_id
+                self._run_lines(block, 0, events, False)
+                last_id = self.last_event_id
                 continue
-            # The common block, already cut into fields by the scanner: an optional
-            # "event" and "id" line, one "data" line, then a blank line.
+            # The common block, already cut into fields by the scanner: optional "event"
+            # and "id" lines, one "data" line, then a blank line.
             if id1 or id2:
-                value = (id2 or id1)[3:]
-                if value and value[0] == " ":
-                    value = value[1:]  # spec: P-FIELD
-                self._id_buffer = self.last_event_id = value  # spec: F-ID, D-ID
-            obj: Any = _EventBuilder(event or "message", data, self._id_buffer, None)
-            obj.__class__ = ServerSentEvent  # spec: D-EVENT -- see _make_event
+                last_id = (id2 or id1)[3:]
+                if last_id[:1] == " ":
+                    last_id = last_id[1:]  # spec: P-FIELD, F-ID, D-ID
+            obj: Any = _EventBuilder()  # spec: D-EVENT -- see _make_event
+            obj.event = event or "message"
+            obj.data = data
+            obj.id = last_id
+            obj.retry = None
+            obj.__class__ = ServerSentEvent
             append(obj)
+        if last_id is not self.last_event_id:
+            # The last block was a common one (an unfinished block was read above and
+            # left last_id alone): its id is the stream's and the buffer's.
+            self.last_event_id = self._id_buffer = last_id
         return events
 
-    def _interpret_blocks(self, body: str, events: list[ServerSentEvent]) -> None:
-        """Interpret every block of ``body`` line by line (the path that checks limits)."""
-        blocks = body.split("\n\n")
-        last = blocks.pop()
-        for block in blocks:
-            if block:
-                self._interpret(block.lstrip("\n"), events)
-                self._dispatch(events)
-        last = last.lstrip("\n")
-        if last:
-            self._interpret(last[:-1], events)
+    def _run_lines(self, text: str, pos: int, events: list[Any], once: bool) -> int:
+        """Interpret the lines of ``text`` from ``pos`` (a line start), by the book.
 
-    def _interpret(self, block: str, events: list[Any]) -> None:
-        """Interpret lines of one block (joined by LF) into the event buffers (P-FIELD...)."""
-        self._interpret_lines(block.split("\n"), events)
-
-    def _interpret_lines(self, lines: list[str], events: list[Any]) -> None:
-        """Interpret the lines of one block into the event buffers (P-FIELD...)."""
+        ``text`` ends with LF. With ``once``, stop after the first blank line and return
+        the position after it; otherwise read to the end (and return its length).
+        """
         limit = self._limit
-        append = self._data.append
+        data = self._data
         size = self._data_size  # characters in the data buffer, its LFs included
-        for line in lines:
-            if limit is not None and len(line) > limit:
+        find = text.find
+        length = len(text)
+        while pos < length:
+            end = find("\n", pos)
+            if end == pos:  # spec: P-BLANK
+                self._dispatch(events)
+                data = self._data
+                size = 0
+                pos += 1
+                if once:
+                    return pos
+                continue
+            if limit is not None and end - pos > limit:
                 self._too_large()
-            if line[:6] == "data: ":  # the most common line, without partition's copies
-                value = line[6:]
+            if text[pos : pos + 6] == "data: ":  # the most common line, cut once
+                value = text[pos + 6 : end]
             else:
+                line = text[pos:end]
                 name, colon, value = line.partition(":")
-                if value and value[0] == " ":
+                if value[:1] == " ":
                     value = value[1:]  # spec: P-FIELD
                 if name != "data":
                     self._field(name, colon, value, line, events)
+                    pos = end + 1
                     continue
-            append(value)  # spec: F-DATA
+            pos = end + 1
+            data.append(value)  # spec: F-DATA
             size += len(value) + 1
             if limit is not None and size - 1 > limit:
                 self._too_large()
-        self._data_size = size
+            self._data_size = size
+        return pos
 
     def _field(self, name: str, colon: str, value: str, line: str, events: list[Any]) -> None:
         """Interpret one line that is not a data line."""
@@ -453,7 +493,7 @@ class EventStreamParser:
         # it drops its buffers and raises the same error from every later feed().
         assert self._limit is not None
         self._closed = self._guarded = True
-        self._line = []
+        self._line.clear()
         self._line_chars = None
         self._data = []
         self._error = EventTooLarge(
