@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 import sys
+from contextlib import suppress
 from codecs import getincrementaldecoder
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
@@ -88,9 +89,15 @@ class _LineCounter:
         return self.chars
 
 
+# In EventStreamParser.events(), a small read of whole lines with no blank line is held
+# back, to be read with the next (a trickle of tiny reads costs one pass per event,
+# not one per line): at most this many reads in a row, each of fewer bytes than this.
+_HOLD_READS: Final = 16
+_HOLD_BYTES: Final = 128
+
 # Texts shorter than this (characters) are read line by line: for a line or two, a
 # Python loop costs less than starting the scanner.
-_SHORT: Final = 160
+_SHORT: Final = 64
 
 # A CR not followed by LF (a CR at the end of the text is one too).
 _lone_cr = re.compile(r"\r(?!\n)").search
@@ -225,10 +232,13 @@ class EventStreamParser:
     def events(self, chunks: Iterable[bytes | bytearray | memoryview]) -> Iterator[ServerSentEvent]:
         """Parse a whole stream: yield the events of ``chunks``, then close the parser.
 
-        The same as calling :meth:`feed` on every chunk and :meth:`close` at the end,
-        only cheaper per chunk (the bytes of a chunk with no line ending are put aside
-        right here). Each event is yielded as soon as the chunk that completes it has
-        been read; an event whose blank line never came is discarded at the end.
+        The same events as calling :meth:`feed` on every chunk and :meth:`close` at the
+        end, for less work per chunk: the bytes of a read with no line ending are put
+        aside right here, and while no blank line can have arrived (and no
+        ``on_comment`` is set), a few reads' lines are read together. Each event is
+        yielded as soon as the chunk that completes it has been read; a ``retry:``
+        line takes effect by then too, or by the end of ``chunks``. An event whose
+        blank line never came is discarded at the end.
 
         Raises:
             EventTooLarge: An event's data or a line grew past ``max_event_size``.
@@ -236,31 +246,91 @@ class EventStreamParser:
 
         Example:
             >>> parser = EventStreamParser()
-            >>> [event.data for event in parser.events([b"data: a\n\nda", b"ta: b\n\n"])]
+            >>> [event.data for event in parser.events([b"data: a\\n\\nda", b"ta: b\\n\\n"])]
             ['a', 'b']
         """
         feed = self.feed
+        complete = self._complete_lines
         line = self._line
+        limited = self._limit is not None
         limit = self._line_limit
+        # Small reads of whole lines are held back only while they cannot complete an
+        # event, and only if nobody waits to hear of a comment.
+        hold = 0 if self._on_comment is not None else _HOLD_READS
+        held = 0  # reads of whole lines held back in `line`, not read yet
         guarded = self._guarded
-        size = self._line_size
+        size = self._line_size  # bytes in `line`, held lines included (if limited)
         try:
             for chunk in chunks:
-                if guarded or type(chunk) is not bytes or 10 in chunk or 13 in chunk:
+                if guarded or type(chunk) is not bytes:
                     self._line_size = size
-                    yield from feed(chunk)
-                    line = self._line
-                    guarded = self._guarded
-                    size = self._line_size
-                elif chunk:  # the trickle path of feed(), with the state in locals
+                    events = []
+                    if held:
+                        held = 0
+                        events = self._read_held()
+                    events += feed(chunk)
+                elif 10 in chunk or 13 in chunk:
+                    if held < hold and len(chunk) < _HOLD_BYTES and not self._may_end_block(chunk):
+                        # No blank line can be here: hold these lines for the next read.
+                        line.append(chunk)
+                        size += len(chunk)
+                        held += 1
+                        continue
+                    self._line_size = size
+                    held = 0  # (complete() reads them now)
+                    events = complete(chunk)  # feed() without the checks done here
+                else:  # the trickle path of feed(), with the state in locals
                     line.append(chunk)
-                    size += len(chunk)
-                    if size > limit:
-                        self._line_size = size
-                        self._check_line()
+                    if limited:
+                        size += len(chunk)
+                        if size > limit:
+                            self._line_size = size
+                            if held:  # read the held lines: only the unfinished one counts
+                                held = 0
+                                events = self._read_held()
+                                size = self._line_size
+                                assert not events  # held lines never hold a blank line
+                            if size > limit:
+                                self._check_line()
+                    continue
+                line = self._line
+                guarded = self._guarded
+                size = self._line_size
+                if events:
+                    yield from events
+            self._line_size = size
+            if held:  # lines held at the end still count (a retry: among them)
+                held = 0
+                yield from self._read_held()
         finally:
             self._line_size = size
+            if held:  # the chunks or the consumer stopped early
+                with suppress(EventTooLarge):
+                    self._read_held()
         self.close()
+
+    def _may_end_block(self, chunk: bytes) -> bool:
+        """Could ``chunk``, read after the bytes in the unfinished line, hold a blank line?
+
+        Two line endings in a row make a blank line, except CR then LF. This errs on
+        the side of yes (a CRLF cut between reads counts as maybe).
+        """
+        if b"\n\n" in chunk or b"\r\r" in chunk or b"\n\r" in chunk:
+            return True
+        first = chunk[0]
+        if first != 10 and first != 13:
+            return False
+        if not self._line:  # the last read ended with a line ending
+            return True
+        last = self._line[-1][-1]
+        return last == 10 or last == 13
+
+    def _read_held(self) -> list[ServerSentEvent]:
+        """Read the whole lines that :meth:`events` held back in the unfinished line."""
+        data = b"".join(self._line)
+        self._line.clear()
+        self._line_chars = None
+        return self._complete_lines(data)
 
     def _guard(self, data: bytes | bytearray | memoryview) -> bytes:
         """The rare cases of a read: closed, not bytes, the stream's start, a CR before."""
@@ -344,6 +414,13 @@ class EventStreamParser:
     def _process(self, text: str) -> list[ServerSentEvent]:
         """Interpret ``text``: whole lines, each ending in LF, starting at a line start."""
         events: list[ServerSentEvent] = []
+        length = len(text)
+        if length < _SHORT or (self._limit is not None and length > self._limit):
+            # A line or two: cheaper line by line. Or a text longer than the limit, the
+            # only kind that can hold a line or an event over it: the line loop
+            # measures every line and every event.
+            self._run_lines(text, 0, events, False)
+            return events
         pos = 0
         if (
             text[0] == "\n"
@@ -355,15 +432,9 @@ class EventStreamParser:
             # The first lines finish the event that earlier reads left unfinished (or a
             # blank line ends it): read them up to its blank line.
             pos = self._run_lines(text, 0, events, True)
-            if pos == len(text):
+            if length - pos < _SHORT:
+                self._run_lines(text, pos, events, False)
                 return events
-        rest = len(text) - pos
-        if rest < _SHORT or (self._limit is not None and rest > self._limit):
-            # A line or two: cheaper line by line. Or a text longer than the limit, the
-            # only kind that can hold a line or an event over it: the line loop
-            # measures every line and every event.
-            self._run_lines(text, pos, events, False)
-            return events
         # The rest starts with a clean event (every buffer empty): scan it in C.
         last_id = self.last_event_id
         append = events.append
@@ -398,22 +469,39 @@ class EventStreamParser:
         """Interpret the lines of ``text`` from ``pos`` (a line start), by the book.
 
         ``text`` ends with LF. With ``once``, stop after the first blank line and return
-        the position after it; otherwise read to the end (and return its length).
+        the position after it; otherwise read to the end (and return its length). The
+        event's buffers live in locals meanwhile, and go back to ``self`` at the end.
         """
         limit = self._limit
+        # The buffers of the event being read (spec: "data buffer", "event type
+        # buffer", "last event ID buffer") and the block's valid retry value.
         data = self._data
         size = self._data_size  # characters in the data buffer, its LFs included
+        event = self._event
+        id_buffer = self._id_buffer
+        last_id = self.last_event_id
+        retry = self._retry
         find = text.find
         length = len(text)
         while pos < length:
             end = find("\n", pos)
-            if end == pos:  # spec: P-BLANK
-                self._dispatch(events)
-                data = self._data
-                size = 0
+            if end == pos:  # spec: P-BLANK -- dispatch
+                last_id = id_buffer  # spec: D-ID
+                if data:  # spec: D-EMPTY
+                    obj: Any = _EventBuilder()  # see _make_event
+                    obj.event = event or "message"  # spec: D-EVENT
+                    obj.data = "\n".join(data)  # spec: D-TRIM -- no trailing LF
+                    obj.id = id_buffer
+                    obj.retry = retry
+                    obj.__class__ = ServerSentEvent
+                    events.append(obj)
+                    data = []  # spec: D-RESET
+                    size = 0
+                event = ""
+                retry = None
                 pos += 1
                 if once:
-                    return pos
+                    break
                 continue
             if limit is not None and end - pos > limit:
                 self._too_large()
@@ -425,53 +513,37 @@ class EventStreamParser:
                 if value[:1] == " ":
                     value = value[1:]  # spec: P-FIELD
                 if name != "data":
-                    self._field(name, colon, value, line, events)
                     pos = end + 1
+                    if name == "event":  # spec: F-EVENT
+                        event = value
+                    elif name == "id":  # spec: F-ID -- a NUL voids the whole field
+                        if "\0" not in value:
+                            id_buffer = value
+                    elif name == "retry":  # spec: F-RETRY -- ASCII digits only
+                        if value.isdigit() and value.isascii():
+                            retry = _milliseconds(value)
+                            self.reconnection_time = retry / 1000
+                    elif not name and colon and self._on_comment is not None:
+                        self._comment(line[1:], events)  # spec: P-COMMENT
+                    # spec: F-OTHER, P-CASE -- anything else is ignored
                     continue
             pos = end + 1
             data.append(value)  # spec: F-DATA
             size += len(value) + 1
             if limit is not None and size - 1 > limit:
                 self._too_large()
-            self._data_size = size
+        self._data = data
+        self._data_size = size
+        self._event = event
+        self._id_buffer = id_buffer
+        self.last_event_id = last_id
+        self._retry = retry
         return pos
-
-    def _field(self, name: str, colon: str, value: str, line: str, events: list[Any]) -> None:
-        """Interpret one line that is not a data line."""
-        if name == "event":  # spec: F-EVENT
-            self._event = value
-        elif name == "id":  # spec: F-ID -- a NUL voids the whole field
-            if "\0" not in value:
-                self._id_buffer = value
-        elif name == "retry":  # spec: F-RETRY -- ASCII digits only
-            if value.isdigit() and value.isascii():
-                self._retry = _milliseconds(value)
-                self.reconnection_time = self._retry / 1000
-        elif not name and colon and self._on_comment is not None:  # spec: P-COMMENT
-            self._comment(line[1:], events)
-        # spec: F-OTHER, P-CASE -- anything else is ignored
 
     def _comment(self, text: str, events: list[Any]) -> None:
         """Report a comment line (beyond spec: the standard ignores them)."""
         assert self._on_comment is not None
         self._on_comment(text)
-
-    def _dispatch(self, events: list[ServerSentEvent]) -> None:
-        """Dispatch the buffered event, if it has data (spec: D-ID ... D-RESET)."""
-        self.last_event_id = self._id_buffer  # spec: D-ID
-        if self._data:  # spec: D-EMPTY
-            events.append(
-                _make_event(
-                    self._event or "message",  # spec: D-EVENT
-                    "\n".join(self._data),  # spec: D-TRIM -- no trailing LF
-                    self._id_buffer,
-                    self._retry,
-                )
-            )
-        self._data = []  # spec: D-RESET
-        self._data_size = 0
-        self._event = ""
-        self._retry = None
 
     def _check_line(self) -> None:
         """The unfinished line holds more bytes than the limit: count its characters.
