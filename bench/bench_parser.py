@@ -11,7 +11,9 @@ Workloads:
 - ``tiny-chunks``: the LLM stream delivered in 1-7 byte chunks (seeded);
 - ``openai``: OpenAI chat-completion chunks (``data:`` only), ending with ``[DONE]``.
 
-Contestants are driven the way their users drive them: httpx-sse over an
+Contestants are driven the way their users drive them: sse_client's
+``EventStreamParser().events(chunks)`` over a chunk iterator (and, in the ``feed()``
+column, one ``feed(chunk)`` call per read, as its clients drive it), httpx-sse over an
 ``httpx.Response`` (``EventSource(response).iter_sse()``), sseclient-py over a chunk
 iterator, the openai SDK's ``SSEDecoder.iter_bytes``, launchdarkly-eventsource's
 ``SSEReader`` over a chunk iterator. The floor is the cheapest pass over the same bytes:
@@ -100,10 +102,16 @@ def workloads(quick: bool) -> list[Workload]:
 
 
 def ours(chunks: list[bytes]) -> int:
+    return sum(1 for _ in EventStreamParser(max_event_size=None).events(iter(chunks)))
+
+
+def ours_feed(chunks: list[bytes]) -> int:
+    """The same parser driven one read at a time (``feed()``), as the clients drive it."""
     parser = EventStreamParser(max_event_size=None)
     count = 0
     for chunk in chunks:
-        count += len(parser.feed(chunk))
+        for _ in parser.feed(chunk):
+            count += 1
     return count
 
 
@@ -191,7 +199,11 @@ class Row:
 def measure(workload: Workload, repeat: int) -> Row:
     rates: dict[str, float | None] = {}
     notes: dict[str, str] = {}
-    contestants: dict[str, Callable[[list[bytes]], int]] = {"sse_client": ours, **PEERS}
+    contestants: dict[str, Callable[[list[bytes]], int]] = {
+        "sse_client": ours,
+        "feed()": ours_feed,
+        **PEERS,
+    }
     if workload.name in {"llm", "llm-crlf", "openai"}:
         contestants["floor"] = floor
     for name, func in contestants.items():
@@ -242,7 +254,7 @@ def long_stream(events: int) -> Iterator[bytes]:
 
 
 def table(rows: list[Row], markdown: bool) -> str:
-    names = ["sse_client", *PEERS, "floor"]
+    names = ["sse_client", "feed()", *PEERS, "floor"]
     header = ["workload", *names, "ours / fastest peer", "ours / floor"]
     lines = []
     for row in rows:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import re
 import sys
 from contextlib import suppress
+from itertools import chain
 from codecs import getincrementaldecoder
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
@@ -99,8 +100,8 @@ _HOLD_BYTES: Final = 128
 # Python loop costs less than starting the scanner.
 _SHORT: Final = 64
 
-# A CR not followed by LF (a CR at the end of the text is one too).
-_lone_cr = re.compile(r"\r(?!\n)").search
+# A CR followed by anything but LF (a lone CR that does not end the text).
+_cr_in_line = re.compile(rb"\r[^\n]").search
 
 #: Retry values with more digits than this saturate at ``10**18 - 1`` ms (30 million
 #: years): exact enough for any client, and ``int()`` stays cheap on hostile input.
@@ -249,6 +250,14 @@ class EventStreamParser:
             >>> [event.data for event in parser.events([b"data: a\\n\\nda", b"ta: b\\n\\n"])]
             ['a', 'b']
         """
+        # The events go out in the lists that each read returns; chain() hands them on
+        # one by one in C, so no Python frame is resumed per event.
+        return chain.from_iterable(self._batches(chunks))
+
+    def _batches(
+        self, chunks: Iterable[bytes | bytearray | memoryview]
+    ) -> Iterator[list[ServerSentEvent]]:
+        """The generator behind :meth:`events`: the events of each read, as a list."""
         feed = self.feed
         complete = self._complete_lines
         line = self._line
@@ -297,11 +306,11 @@ class EventStreamParser:
                 guarded = self._guarded
                 size = self._line_size
                 if events:
-                    yield from events
+                    yield events
             self._line_size = size
             if held:  # lines held at the end still count (a retry: among them)
                 held = 0
-                yield from self._read_held()
+                yield self._read_held()
         finally:
             self._line_size = size
             if held:  # the chunks or the consumer stopped early
@@ -361,36 +370,47 @@ class EventStreamParser:
         """Decode and interpret the complete lines of ``data``; keep its unfinished end."""
         # Only complete lines are decoded: a line ends at an ASCII byte, never inside a
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
-        end = data.rfind(b"\n")
-        cr = data.rfind(b"\r")
-        if cr > end:
-            end = cr
+        end = data.rfind(10)
+        if 13 in data:
+            cr = data.rfind(13)
+            if cr > end:
+                end = cr
         end += 1
+        size = len(data)
         line = self._line
-        if line:
-            line.append(data[:end])
-            head = b"".join(line)
-            line.clear()
-            self._line_chars = None
+        if end == size:  # the read ends with its last line
+            if line:
+                line.append(data)
+                head = b"".join(line)
+                line.clear()
+                self._line_chars = None
+            else:
+                head = data
+            self._line_size = 0
         else:
-            head = data[:end]
-        if end != len(data):
+            if line:
+                line.append(data[:end])
+                head = b"".join(line)
+                line.clear()
+                self._line_chars = None
+            else:
+                head = data[:end]
             line.append(data[end:])
-            self._line_size = len(data) - end
+            self._line_size = size - end
             if self._line_size > self._line_limit:
                 self._check_line()
-        else:
-            self._line_size = 0
-        text = head.decode("utf-8", "replace")  # spec: P-UTF8 -- invalid bytes: U+FFFD
-        if "\r" in text:
+        if 13 in head:
             # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
-            # an LF starting the next read belongs to it.
-            self._skip_lf = self._guarded = text[-1] == "\r" and not self._line_size
-            if _lone_cr(text) is None:
-                text = text.replace("\r", "")  # only CRLFs: the cheapest rewrite
+            # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
+            # them before decoding changes nothing else in the text.
+            if head[-1] == 13:
+                self._skip_lf = self._guarded = not self._line_size
+                head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            elif _cr_in_line(head) is None:
+                head = head.replace(b"\r", b"")  # only CRLFs: the cheapest rewrite
             else:
-                text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return self._process(text)
+                head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        return self._process(head.decode("utf-8", "replace"))  # spec: P-UTF8 -- U+FFFD
 
     def close(self) -> list[ServerSentEvent]:
         """Mark the end of the stream.
@@ -432,6 +452,8 @@ class EventStreamParser:
             # The first lines finish the event that earlier reads left unfinished (or a
             # blank line ends it): read them up to its blank line.
             pos = self._run_lines(text, 0, events, True)
+            if pos == length:
+                return events
             if length - pos < _SHORT:
                 self._run_lines(text, pos, events, False)
                 return events
@@ -472,10 +494,14 @@ class EventStreamParser:
         the position after it; otherwise read to the end (and return its length). The
         event's buffers live in locals meanwhile, and go back to ``self`` at the end.
         """
-        limit = self._limit
+        # A line or the data may hold at most `limit` characters (the data's size
+        # below counts one LF per line, the last one too).
+        limit = self._line_limit
+        data_limit = limit + 1
         # The buffers of the event being read (spec: "data buffer", "event type
         # buffer", "last event ID buffer") and the block's valid retry value.
         data = self._data
+        append = data.append
         size = self._data_size  # characters in the data buffer, its LFs included
         event = self._event
         id_buffer = self._id_buffer
@@ -496,6 +522,7 @@ class EventStreamParser:
                     obj.__class__ = ServerSentEvent
                     events.append(obj)
                     data = []  # spec: D-RESET
+                    append = data.append
                     size = 0
                 event = ""
                 retry = None
@@ -503,35 +530,37 @@ class EventStreamParser:
                 if once:
                     break
                 continue
-            if limit is not None and end - pos > limit:
+            if end - pos > limit:
                 self._too_large()
             if text[pos : pos + 6] == "data: ":  # the most common line, cut once
-                value = text[pos + 6 : end]
-            else:
-                line = text[pos:end]
-                name, colon, value = line.partition(":")
-                if value[:1] == " ":
-                    value = value[1:]  # spec: P-FIELD
-                if name != "data":
-                    pos = end + 1
-                    if name == "event":  # spec: F-EVENT
-                        event = value
-                    elif name == "id":  # spec: F-ID -- a NUL voids the whole field
-                        if "\0" not in value:
-                            id_buffer = value
-                    elif name == "retry":  # spec: F-RETRY -- ASCII digits only
-                        if value.isdigit() and value.isascii():
-                            retry = _milliseconds(value)
-                            self.reconnection_time = retry / 1000
-                    elif not name and colon and self._on_comment is not None:
-                        self._comment(line[1:], events)  # spec: P-COMMENT
-                    # spec: F-OTHER, P-CASE -- anything else is ignored
-                    continue
+                append(text[pos + 6 : end])  # spec: F-DATA
+                size += end - pos - 5
+                pos = end + 1
+                if size > data_limit:
+                    self._too_large()
+                continue
+            line = text[pos:end]
             pos = end + 1
-            data.append(value)  # spec: F-DATA
-            size += len(value) + 1
-            if limit is not None and size - 1 > limit:
-                self._too_large()
+            name, colon, value = line.partition(":")
+            if value[:1] == " ":
+                value = value[1:]  # spec: P-FIELD
+            if name == "data":  # spec: F-DATA
+                append(value)
+                size += len(value) + 1
+                if size > data_limit:
+                    self._too_large()
+            elif name == "event":  # spec: F-EVENT
+                event = value
+            elif name == "id":  # spec: F-ID -- a NUL voids the whole field
+                if "\0" not in value:
+                    id_buffer = value
+            elif name == "retry":  # spec: F-RETRY -- ASCII digits only
+                if value.isdigit() and value.isascii():
+                    retry = _milliseconds(value)
+                    self.reconnection_time = retry / 1000
+            elif not name and colon and self._on_comment is not None:
+                self._comment(line[1:], events)  # spec: P-COMMENT
+            # spec: F-OTHER, P-CASE -- anything else is ignored
         self._data = data
         self._data_size = size
         self._event = event
