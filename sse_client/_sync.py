@@ -361,9 +361,7 @@ def iter_events(
         response.close()
         raise response_error(response, preview)
     parser = EventStreamParser(max_event_size=max_event_size, on_comment=on_comment)
-    for chunk in response.iter_bytes():
-        yield from parser.feed(chunk)
-    parser.close()
+    yield from parser.events(response.iter_bytes())
 
 
 def _read_preview(response: _SyncResponse) -> bytes:

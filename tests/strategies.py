@@ -158,3 +158,47 @@ events: st.SearchStrategy[ServerSentEvent] = st.builds(
 
 comments: st.SearchStrategy[str | None] = st.none() | any_text
 """A comment to write before an event's fields, or none."""
+
+
+#: Lines of well-formed blocks: the shapes the parser's scanner takes in one step, and
+#: their near misses (no space, an empty value, a NUL in the id, a retry, a comment).
+BLOCK_LINES: list[bytes] = [
+    b"id: 7",
+    b"id:8",
+    b"id:",
+    b"id: a\x00b",
+    b"event: delta",
+    b"event:",
+    b'data: {"n": 1}',
+    b"data:x",
+    b"data",
+    b"data: \xe2\x82\xac",
+    b"retry: 25",
+    b": keep-alive",
+]
+
+
+@st.composite
+def block_streams(draw: st.DrawFn) -> bytes:
+    """Long streams of event blocks (one line ending each), as real servers write them."""
+    ending = draw(st.sampled_from([b"\n", b"\r\n", b"\r"]))
+    blocks = draw(
+        st.lists(st.lists(st.sampled_from(BLOCK_LINES), min_size=1, max_size=4), max_size=30)
+    )
+    parts = []
+    for lines in blocks:
+        parts.append(b"".join(line + ending for line in lines))
+        parts.append(ending * draw(st.integers(min_value=0, max_value=2)))
+    return b"".join(parts)
+
+
+@st.composite
+def trickled(draw: st.DrawFn, stream: bytes) -> list[bytes]:
+    """``stream`` cut into pieces of 1 to 7 bytes, as a slow network delivers it."""
+    chunks = []
+    index = 0
+    while index < len(stream):
+        size = draw(st.integers(min_value=1, max_value=7))
+        chunks.append(stream[index : index + size])
+        index += size
+    return chunks

@@ -605,6 +605,7 @@ def test_events_within_max_event_size_pass(stream: bytes, events: list[ServerSen
         pytest.param(b":" + b"x" * 10 + b"\n", [], id="comment-line-too-long"),
         pytest.param(b"foo:" + b"x" * 7 + b"\n", [], id="unknown-field-line-too-long"),
         pytest.param(b"data:12345\ndata:12345\n\n", [], id="data-over-the-limit"),
+        pytest.param(b"data: 1234\n" * 3 + b"\n", [], id="spaced-data-over-the-limit"),
         pytest.param(b"data\n" * 12 + b"\n", [], id="data-of-bare-lines-over-the-limit"),
         pytest.param(b"data:12345\ndata:12345\n", [], id="unterminated-data-over-the-limit"),
         pytest.param(("\u20ac" * 11).encode(), [], id="multibyte-endless-line"),

@@ -1,0 +1,197 @@
+"""``EventStreamParser.events()``: a whole stream from an iterable of chunks.
+
+It must give exactly what ``feed()`` on every chunk and ``close()`` give, although it
+holds small reads of whole lines back until a blank line may have come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sse_client import EventStreamParser, EventTooLarge, ServerSentEvent
+
+from .reference import reference_parse
+from .strategies import block_streams, cut, split_points, streams, trickled
+from .test_parser import CASES, chunkings
+
+PROPERTY = settings(max_examples=200, deadline=None)
+
+State = tuple[list[ServerSentEvent], str, float | None]
+
+
+def through_events(chunks: list[bytes], max_event_size: int | None = None) -> State:
+    parser = EventStreamParser(max_event_size=max_event_size)
+    got = list(parser.events(chunks))
+    return got, parser.last_event_id, parser.reconnection_time
+
+
+def through_feed(chunks: list[bytes], max_event_size: int | None = None) -> State:
+    parser = EventStreamParser(max_event_size=max_event_size)
+    got = [event for chunk in chunks for event in parser.feed(chunk)]
+    got += parser.close()
+    return got, parser.last_event_id, parser.reconnection_time
+
+
+def reference(stream: bytes) -> State:
+    got, last_id, retry_ms = reference_parse(stream)
+    return got, last_id, None if retry_ms is None else retry_ms / 1000
+
+
+def until_too_large(
+    chunks: list[bytes], limit: int, *, use_events: bool
+) -> tuple[list[ServerSentEvent], bool]:
+    """The events delivered before EventTooLarge, and whether it was raised."""
+    parser = EventStreamParser(max_event_size=limit)
+    got: list[ServerSentEvent] = []
+    try:
+        if use_events:
+            got.extend(parser.events(chunks))
+        else:
+            for chunk in chunks:
+                got += parser.feed(chunk)
+    except EventTooLarge:
+        return got, True
+    return got, False
+
+
+@pytest.mark.parametrize(("stream", "events", "last_event_id", "retry_ms"), CASES)
+def test_rule_through_events(
+    stream: bytes, events: list[ServerSentEvent], last_event_id: str, retry_ms: int | None
+) -> None:
+    """Every case of the rule table, under every chunking, through events()."""
+    expected = (events, last_event_id, None if retry_ms is None else retry_ms / 1000)
+    for name, chunks in chunkings(stream):
+        assert through_events(chunks) == expected, name
+
+
+@pytest.mark.parametrize(("stream", "events", "last_event_id", "retry_ms"), CASES)
+def test_rule_in_a_long_stream(
+    stream: bytes, events: list[ServerSentEvent], last_event_id: str, retry_ms: int | None
+) -> None:
+    """Each case four times over: long enough for the scanner, fed whole or in halves."""
+    long = stream * 4
+    for chunks in ([long], [long[: len(long) // 2], long[len(long) // 2 :]]):
+        assert through_feed(chunks) == reference(long)
+        assert through_events(chunks) == reference(long)
+
+
+@PROPERTY
+@given(st.one_of(streams, block_streams()), st.data())
+def test_events_equals_the_reference_in_any_chunking(stream: bytes, data: st.DataObject) -> None:
+    """Any stream, cut anywhere, gives the reference's events and state."""
+    chunks = cut(stream, data.draw(split_points(stream)))
+    assert through_events(chunks) == reference(stream)
+
+
+@PROPERTY
+@given(st.one_of(streams, block_streams()), st.data())
+def test_events_equals_the_reference_in_a_trickle(stream: bytes, data: st.DataObject) -> None:
+    """Reads of 1 to 7 bytes, where lines are held back, change nothing."""
+    assert through_events(data.draw(trickled(stream))) == reference(stream)
+
+
+@PROPERTY
+@given(block_streams(), st.data())
+def test_feed_equals_the_reference_on_long_block_streams(
+    stream: bytes, data: st.DataObject
+) -> None:
+    """Long streams of common blocks (the scanner's work), cut anywhere, through feed()."""
+    chunks = cut(stream, data.draw(split_points(stream)))
+    assert through_feed(chunks) == reference(stream)
+
+
+@PROPERTY
+@given(st.one_of(streams, block_streams()), st.data(), st.integers(min_value=1, max_value=40))
+def test_events_and_feed_agree_on_the_limit(stream: bytes, data: st.DataObject, limit: int) -> None:
+    """With a limit, both deliver the same events and raise EventTooLarge alike."""
+    chunks = data.draw(
+        st.one_of(trickled(stream), split_points(stream).map(lambda p: cut(stream, p)))
+    )
+    assert until_too_large(chunks, limit, use_events=True) == until_too_large(
+        chunks, limit, use_events=False
+    )
+
+
+def test_events_closes_the_parser_at_the_end() -> None:
+    parser = EventStreamParser()
+    assert [e.data for e in parser.events([b"data: a\n\n", b"data: unfinished\n"])] == ["a"]
+    with pytest.raises(RuntimeError):
+        parser.feed(b"data: b\n\n")
+
+
+def test_events_is_lazy_and_yields_each_event_when_its_read_arrives() -> None:
+    reads: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in (b"data: a\n", b"\n", b"data: b\n\n"):
+            reads.append(chunk)
+            yield chunk
+
+    it = EventStreamParser().events(chunks())
+    assert next(it).data == "a"
+    assert reads == [b"data: a\n", b"\n"]  # not a read more than the event needed
+    assert next(it).data == "b"
+
+
+def test_a_retry_held_back_at_the_end_still_takes_effect() -> None:
+    parser = EventStreamParser()
+    assert list(parser.events([b"data: a\n\n", b"retry: 5", b"0\n"])) == [ServerSentEvent(data="a")]
+    assert parser.reconnection_time == 0.05
+
+
+def test_a_retry_held_back_when_the_reads_fail_still_takes_effect() -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"data: a\n\n"
+        yield b"retry: 70\n"
+        raise OSError("connection reset")
+
+    parser = EventStreamParser()
+    with pytest.raises(OSError, match="reset"):
+        list(parser.events(chunks()))
+    assert parser.reconnection_time == 0.07
+
+
+def test_comments_are_reported_as_each_read_arrives() -> None:
+    """With on_comment set, nothing is held back: a keep-alive is heard at once."""
+    heard: list[str] = []
+    snapshots: list[list[str]] = []
+
+    def chunks() -> Iterator[bytes]:
+        yield b": ping\n"
+        snapshots.append(list(heard))
+        yield b"data: x\n\n"
+
+    parser = EventStreamParser(on_comment=heard.append)
+    assert [e.data for e in parser.events(chunks())] == ["x"]
+    assert snapshots == [[" ping"]]
+
+
+def test_bytes_like_chunks() -> None:
+    chunks: list[bytes | bytearray | memoryview] = [
+        bytearray(b"data: a"),
+        memoryview(b"\n\ndata: b\n"),
+        b"\n",
+    ]
+    assert [e.data for e in EventStreamParser().events(chunks)] == ["a", "b"]
+
+
+def test_a_bytes_like_chunk_after_held_lines() -> None:
+    chunks: list[bytes | bytearray] = [b"data: a\n", b"data: b\n", bytearray(b"\n")]
+    assert [e.data for e in EventStreamParser().events(chunks)] == ["a\nb"]
+
+
+def test_held_lines_do_not_count_toward_the_line_limit() -> None:
+    """Held lines are read before an unfinished line is measured against the limit."""
+    parser = EventStreamParser(max_event_size=10)
+    chunks = [b"event: abc\n", b"id: 12345\n", b"data: 12", b"34\n\n"]
+    assert list(parser.events(chunks)) == [ServerSentEvent("abc", "1234", "12345")]
+
+
+def test_a_line_over_the_limit_raises_from_events() -> None:
+    parser = EventStreamParser(max_event_size=10)
+    with pytest.raises(EventTooLarge):
+        list(parser.events([b"data: 1", b"23456789012\n"]))
