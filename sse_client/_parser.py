@@ -374,24 +374,18 @@ class EventStreamParser:
                 end = cr
         end += 1
         size = len(data)
+        whole = data if end == size else data[:end]
         line = self._line
+        if line:
+            line.append(whole)
+            head = b"".join(line)
+            line.clear()
+            self._line_chars = None
+        else:
+            head = whole
         if end == size:  # the read ends with its last line
-            if line:
-                line.append(data)
-                head = b"".join(line)
-                line.clear()
-                self._line_chars = None
-            else:
-                head = data
             self._line_size = 0
         else:
-            if line:
-                line.append(data[:end])
-                head = b"".join(line)
-                line.clear()
-                self._line_chars = None
-            else:
-                head = data[:end]
             line.append(data[end:])
             self._line_size = size - end
             if self._line_size > self._line_limit:
@@ -432,7 +426,7 @@ class EventStreamParser:
         """Interpret ``text``: whole lines, each ending in LF, starting at a line start."""
         events: list[ServerSentEvent] = []
         length = len(text)
-        if length < _SHORT or (self._limit is not None and length > self._limit):
+        if length < _SHORT or length > self._line_limit:
             # A line or two: cheaper line by line. Or a text longer than the limit, the
             # only kind that can hold a line or an event over it: the line loop
             # measures every line and every event.
