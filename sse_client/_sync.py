@@ -361,7 +361,9 @@ def iter_events(
         response.close()
         raise response_error(response, preview)
     parser = EventStreamParser(max_event_size=max_event_size, on_comment=on_comment)
-    yield from parser.events(response.iter_bytes())
+    for chunk in response.iter_bytes():
+        yield from parser.feed(chunk)
+    parser.close()
 
 
 def _read_preview(response: _SyncResponse) -> bytes:
