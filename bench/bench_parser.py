@@ -171,19 +171,6 @@ PEERS: dict[str, Callable[[list[bytes]], int]] = {
 }
 
 
-def best_of(
-    func: Callable[[list[bytes]], int], chunks: list[bytes], repeat: int
-) -> tuple[float, int]:
-    best = float("inf")
-    count = func(chunks)  # a warm-up run, not timed
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        count = func(chunks)
-        best = min(best, time.perf_counter() - start)
-    return best, count
-
-
 @dataclass
 class Row:
     workload: Workload
@@ -197,6 +184,11 @@ class Row:
 
 
 def measure(workload: Workload, repeat: int) -> Row:
+    """Each contestant's best time of ``repeat`` runs, taken in rounds.
+
+    Every round runs every contestant once, in turn, so a slow spell of a shared
+    machine lands on all of them alike instead of on whoever ran during it.
+    """
     rates: dict[str, float | None] = {}
     notes: dict[str, str] = {}
     contestants: dict[str, Callable[[list[bytes]], int]] = {
@@ -206,15 +198,24 @@ def measure(workload: Workload, repeat: int) -> Row:
     }
     if workload.name in {"llm", "llm-crlf", "openai"}:
         contestants["floor"] = floor
-    for name, func in contestants.items():
+    best: dict[str, float] = {}
+    for name, func in contestants.items():  # a warm-up run, not timed, and the count
         try:
-            seconds, count = best_of(func, workload.chunks, repeat)
+            count = func(workload.chunks)
         except ImportError:
             rates[name], notes[name] = None, "not installed"
             continue
         if count != workload.events:
             rates[name], notes[name] = None, f"miscounted: {count} of {workload.events}"
             continue
+        best[name] = float("inf")
+    for _ in range(repeat):
+        for name in best:
+            gc.collect()
+            start = time.perf_counter()
+            contestants[name](workload.chunks)
+            best[name] = min(best[name], time.perf_counter() - start)
+    for name, seconds in best.items():
         rates[name] = workload.events / seconds
     return Row(workload, rates, notes)
 
