@@ -257,7 +257,9 @@ class EventStreamParser:
         """The generator behind :meth:`events`: the events of each read, as a list."""
         feed = self.feed
         complete = self._complete_lines
+        may_end_block = self._may_end_block
         line = self._line
+        append = line.append
         limited = self._limit is not None
         limit = self._line_limit
         # Small reads of whole lines are held back only while they cannot complete an
@@ -275,18 +277,39 @@ class EventStreamParser:
                         held = 0
                         events = self._read_held()
                     events += feed(chunk)
-                elif 10 in chunk or 13 in chunk:
-                    if held < hold and len(chunk) < _HOLD_BYTES and not self._may_end_block(chunk):
-                        # No blank line can be here: hold these lines for the next read.
-                        line.append(chunk)
+                elif 10 in chunk:
+                    if held < hold and len(chunk) < _HOLD_BYTES:
+                        if 13 not in chunk:
+                            # LF only: a blank line needs two LFs in a row, here or
+                            # across the last read's end if this read starts with one.
+                            # (`bytes.find`, not `in`: with a bytes operand, `in` first
+                            # fails to read it as an int, and raising costs more.)
+                            if chunk.find(b"\n\n") < 0 and (
+                                chunk[0] != 10 or (line and line[-1][-1] not in (10, 13))
+                            ):
+                                append(chunk)
+                                size += len(chunk)
+                                held += 1
+                                continue
+                        elif not may_end_block(chunk):
+                            append(chunk)
+                            size += len(chunk)
+                            held += 1
+                            continue
+                    self._line_size = size
+                    held = 0  # (complete() reads them now)
+                    events = complete(chunk)  # feed() without the checks done here
+                elif 13 in chunk:
+                    if held < hold and len(chunk) < _HOLD_BYTES and not may_end_block(chunk):
+                        append(chunk)
                         size += len(chunk)
                         held += 1
                         continue
                     self._line_size = size
-                    held = 0  # (complete() reads them now)
-                    events = complete(chunk)  # feed() without the checks done here
+                    held = 0
+                    events = complete(chunk)
                 else:  # the trickle path of feed(), with the state in locals
-                    line.append(chunk)
+                    append(chunk)
                     if limited:
                         size += len(chunk)
                         if size > limit:
@@ -299,7 +322,6 @@ class EventStreamParser:
                             if size > limit:
                                 self._check_line()
                     continue
-                line = self._line
                 guarded = self._guarded
                 size = self._line_size
                 if events:
@@ -321,7 +343,8 @@ class EventStreamParser:
         Two line endings in a row make a blank line, except CR then LF. This errs on
         the side of yes (a CRLF cut between reads counts as maybe).
         """
-        if b"\n\n" in chunk or b"\r\r" in chunk or b"\n\r" in chunk:
+        find = chunk.find
+        if find(b"\n\n") >= 0 or find(b"\r\r") >= 0 or find(b"\n\r") >= 0:
             return True
         first = chunk[0]
         if first != 10 and first != 13:
@@ -388,8 +411,6 @@ class EventStreamParser:
         else:
             line.append(data[end:])
             self._line_size = size - end
-            if self._line_size > self._line_limit:
-                self._check_line()
         if 13 in head:
             # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
             # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
@@ -401,7 +422,12 @@ class EventStreamParser:
                 head = head.replace(b"\r", b"")  # only CRLFs: the cheapest rewrite
             else:
                 head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        return self._process(head.decode("utf-8", "replace"))  # spec: P-UTF8 -- U+FFFD
+        events = self._process(head.decode("utf-8", "replace"))  # spec: P-UTF8 -- U+FFFD
+        if self._line_size > self._line_limit:
+            # Measured after the whole lines before it took effect, as if the stream
+            # were read byte by byte (a retry: or id: before it counts).
+            self._check_line()
+        return events
 
     def close(self) -> list[ServerSentEvent]:
         """Mark the end of the stream.

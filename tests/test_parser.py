@@ -670,6 +670,15 @@ def test_endless_line_holds_bounded_memory() -> None:
     assert fed <= limit
 
 
+def test_whole_lines_before_an_oversized_line_take_effect() -> None:
+    """In the read that crosses the limit, the whole lines before the oversized one are
+    interpreted first, as a byte-by-byte reading would: their retry and id count."""
+    parser = EventStreamParser(max_event_size=10)
+    with pytest.raises(EventTooLarge):
+        parser.feed(b"retry: 12\nid: 5\n\n" + b"x" * 11)
+    assert (parser.reconnection_time, parser.last_event_id) == (0.012, "5")
+
+
 def test_parser_keeps_raising_after_event_too_large() -> None:
     """After EventTooLarge every later feed raises it again, even after close()."""
     parser = EventStreamParser(max_event_size=10)

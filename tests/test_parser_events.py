@@ -43,10 +43,11 @@ def reference(stream: bytes) -> State:
 
 def until_too_large(
     chunks: list[bytes], limit: int, *, use_events: bool
-) -> tuple[list[ServerSentEvent], bool]:
-    """The events delivered before EventTooLarge, and whether it was raised."""
+) -> tuple[list[ServerSentEvent], bool, str, float | None]:
+    """The events delivered before EventTooLarge, whether it was raised, and the state."""
     parser = EventStreamParser(max_event_size=limit)
     got: list[ServerSentEvent] = []
+    raised = False
     try:
         if use_events:
             got.extend(parser.events(chunks))
@@ -54,8 +55,8 @@ def until_too_large(
             for chunk in chunks:
                 got += parser.feed(chunk)
     except EventTooLarge:
-        return got, True
-    return got, False
+        raised = True
+    return got, raised, parser.last_event_id, parser.reconnection_time
 
 
 @pytest.mark.parametrize(("stream", "events", "last_event_id", "retry_ms"), CASES)
@@ -107,13 +108,25 @@ def test_feed_equals_the_reference_on_long_block_streams(
 @PROPERTY
 @given(st.one_of(streams, block_streams()), st.data(), st.integers(min_value=1, max_value=40))
 def test_events_and_feed_agree_on_the_limit(stream: bytes, data: st.DataObject, limit: int) -> None:
-    """With a limit, both deliver the same events and raise EventTooLarge alike."""
+    """With a limit, both deliver the same events, raise EventTooLarge alike, and leave
+    the same last event ID and reconnection time."""
     chunks = data.draw(
         st.one_of(trickled(stream), split_points(stream).map(lambda p: cut(stream, p)))
     )
     assert until_too_large(chunks, limit, use_events=True) == until_too_large(
         chunks, limit, use_events=False
     )
+
+
+def test_events_and_feed_agree_on_the_state_at_the_limit() -> None:
+    """A line that crosses the limit while its read is held back: the retry before it
+    takes effect through events() as through feed()."""
+    chunks = [b"retry: 12\nid: 5\n\n" + b"x" * 15, b"x\n"]
+    for use_events in (True, False):
+        assert until_too_large(chunks, 10, use_events=use_events) == ([], True, "5", 0.012)
+    chunks = [b"id: 5\nretry: 12\n" + b"x" * 15, b"x\n"]  # held: no blank line in it
+    for use_events in (True, False):
+        assert until_too_large(chunks, 10, use_events=use_events) == ([], True, "", 0.012)
 
 
 def test_events_closes_the_parser_at_the_end() -> None:
