@@ -129,6 +129,16 @@ def test_events_and_feed_agree_on_the_state_at_the_limit() -> None:
         assert until_too_large(chunks, 10, use_events=use_events) == ([], True, "", 0.012)
 
 
+def test_held_lines_then_a_trickle_measure_the_unfinished_line_once() -> None:
+    """A read crossing the limit after held lines: the unfinished line is measured once.
+
+    Six characters and half a seventh are not over a limit of six.
+    """
+    chunks = [b"\x00", b"\r", b"\x00" * 6 + b"\xc2"]
+    for use_events in (True, False):
+        assert until_too_large(chunks, 6, use_events=use_events) == ([], False, "", None)
+
+
 def test_events_closes_the_parser_at_the_end() -> None:
     parser = EventStreamParser()
     assert [e.data for e in parser.events([b"data: a\n\n", b"data: unfinished\n"])] == ["a"]
