@@ -115,8 +115,9 @@ def _milliseconds(digits: str) -> int:
 #     "event:" line, an optional "id:" line, one "data:" line, then blank lines.
 #     (spec: P-FIELD -- " ?" drops one leading space; an id holding NUL is not common.)
 #     The id groups keep their "id:" so that an empty id is told from a missing one.
-#   - any other block: its lines, each with its LF, then the blank lines after it
-#     (none if the block is unfinished), in one group.
+#   - any other block: its lines, each with its LF, then the blank lines after it,
+#     in one group.
+# It is given text that starts at a block and ends with a blank line.
 # (Empty alternatives "(?:...|)" run faster in the re engine than "(?:...)?".)
 _scan_blocks = re.compile(
     r"(?:(id:[^\n\0]*)\n|)(?:event: ?([^\n]*)\n|)(?:(id:[^\n\0]*)\n|)data: ?([^\n]*)\n\n+"
@@ -263,49 +264,14 @@ class EventStreamParser:
         # event, and only if nobody waits to hear of a comment.
         hold = 0 if self._on_comment is not None else _HOLD_READS
         held = 0  # reads of whole lines held back in `line`, not read yet
-        guarded = self._guarded
+        # Bytes take the paths below, which skip feed()'s checks, while the parser is
+        # not guarded (see _guard); anything else goes through feed().
+        fast = None if self._guarded else bytes
         size = self._line_size  # bytes in `line`, held lines included (if limited)
         try:
             for chunk in chunks:
-                if guarded or type(chunk) is not bytes:
-                    self._line_size = size
-                    events = []
-                    if held:
-                        held = 0
-                        events = self._read_held()
-                    events += feed(chunk)
-                elif 10 in chunk:
-                    if held < hold and len(chunk) < _HOLD_BYTES:
-                        if 13 not in chunk:
-                            # LF only: a blank line needs two LFs in a row, here or
-                            # across the last read's end if this read starts with one.
-                            # (`bytes.find`, not `in`: with a bytes operand, `in` first
-                            # fails to read it as an int, and raising costs more.)
-                            if chunk.find(b"\n\n") < 0 and (
-                                chunk[0] != 10 or (line and line[-1][-1] not in (10, 13))
-                            ):
-                                append(chunk)
-                                size += len(chunk)
-                                held += 1
-                                continue
-                        elif not may_end_block(chunk):
-                            append(chunk)
-                            size += len(chunk)
-                            held += 1
-                            continue
-                    self._line_size = size
-                    held = 0  # (complete() reads them now)
-                    events = complete(chunk)  # feed() without the checks done here
-                elif 13 in chunk:
-                    if held < hold and len(chunk) < _HOLD_BYTES and not may_end_block(chunk):
-                        append(chunk)
-                        size += len(chunk)
-                        held += 1
-                        continue
-                    self._line_size = size
-                    held = 0
-                    events = complete(chunk)
-                else:  # the trickle path of feed(), with the state in locals
+                if 10 not in chunk and 13 not in chunk and type(chunk) is fast:
+                    # No line ending (a trickle): feed()'s constant work, state in locals.
                     append(chunk)
                     if limited:
                         size += len(chunk)
@@ -319,7 +285,37 @@ class EventStreamParser:
                             else:
                                 self._check_line()
                     continue
-                guarded = self._guarded
+                if type(chunk) is not fast:
+                    self._line_size = size
+                    events = []
+                    if held:
+                        held = 0
+                        events = self._read_held()
+                    events += feed(chunk)
+                elif (
+                    held < hold
+                    and len(chunk) < _HOLD_BYTES
+                    and not (
+                        may_end_block(chunk)
+                        if 13 in chunk
+                        # LF only (inline, the common case): a blank line needs two LFs
+                        # in a row, here or across the last read's end. (`bytes.find`,
+                        # not `in`: with a bytes operand, `in` first tries to read it as
+                        # an int, and the exception it then discards costs more.)
+                        else chunk.find(b"\n\n") >= 0
+                        or (chunk[0] == 10 and (not line or line[-1][-1] in (10, 13)))
+                    )
+                ):
+                    # No blank line can be here: hold these lines for the next read.
+                    append(chunk)
+                    size += len(chunk)
+                    held += 1
+                    continue
+                else:
+                    self._line_size = size
+                    held = 0  # (complete() reads them now)
+                    events = complete(chunk)  # feed() without the checks done here
+                fast = None if self._guarded else bytes
                 size = self._line_size
                 if events:
                     yield events
@@ -340,7 +336,7 @@ class EventStreamParser:
         Two line endings in a row make a blank line, except CR then LF. This errs on
         the side of yes (a CRLF cut between reads counts as maybe).
         """
-        find = chunk.find
+        find = chunk.find  # (not `in`: see _batches)
         if find(b"\n\n") >= 0 or find(b"\r\r") >= 0 or find(b"\n\r") >= 0:
             return True
         first = chunk[0]
@@ -476,10 +472,16 @@ class EventStreamParser:
             if length - pos < _SHORT:
                 self._run_lines(text, pos, events, False)
                 return events
-        # The rest starts with a clean event (every buffer empty): scan it in C.
+        # The rest starts with a clean event (every buffer empty). Its blocks, up to the
+        # last blank line, are scanned in C; after it comes at most one unfinished
+        # block, for the line loop (the scanner would try it twice, then cut it in lines).
+        stop = text.rfind("\n\n", pos) + 2
+        if stop < pos + 2:  # no blank line: all of it is one unfinished block
+            self._run_lines(text, pos, events, False)
+            return events
         last_id = self.last_event_id
         append = events.append
-        for id1, event, id2, data, block in _scan_blocks(text, pos):
+        for id1, event, id2, data, block in _scan_blocks(text, pos, stop):
             if block:
                 # Any other block: read it line by line. If no blank line follows, it is
                 # the unfinished last block: its buffers wait for the blank line.
@@ -504,6 +506,8 @@ class EventStreamParser:
             # The last block was a common one (an unfinished block was read above and
             # left last_id alone): its id is the stream's and the buffer's.
             self.last_event_id = self._id_buffer = last_id
+        if stop < length:
+            self._run_lines(text, stop, events, False)
         return events
 
     def _run_lines(self, text: str, pos: int, events: list[Any], once: bool) -> int:
@@ -515,6 +519,7 @@ class EventStreamParser:
         """
         # A line or the data may hold at most `limit` characters (the data's size
         # below counts one LF per line, the last one too).
+        limited = self._limit is not None
         limit = self._line_limit
         data_limit = limit + 1
         # The buffers of the event being read (spec: "data buffer", "event type
@@ -549,15 +554,16 @@ class EventStreamParser:
                 if once:
                     break
                 continue
-            if end - pos > limit:
-                self._too_large()
             if text[pos : pos + 6] == "data: ":  # the most common line, cut once
                 append(text[pos + 6 : end])  # spec: F-DATA
-                size += end - pos - 5
+                if limited:  # (with no limit, nothing is counted)
+                    size += end - pos - 5
+                    if size > data_limit or end - pos > limit:
+                        self._too_large()
                 pos = end + 1
-                if size > data_limit:
-                    self._too_large()
                 continue
+            if end - pos > limit:
+                self._too_large()
             line = text[pos:end]
             pos = end + 1
             name, colon, value = line.partition(":")
