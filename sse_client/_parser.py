@@ -257,7 +257,6 @@ class EventStreamParser:
         complete = self._complete_lines
         may_end_block = self._may_end_block
         line = self._line
-        append = line.append
         limited = self._limit is not None
         limit = self._line_limit
         # Small reads of whole lines are held back only while they cannot complete an
@@ -272,7 +271,8 @@ class EventStreamParser:
             for chunk in chunks:
                 if 10 not in chunk and 13 not in chunk and type(chunk) is fast:
                     # No line ending (a trickle): feed()'s constant work, state in locals.
-                    append(chunk)
+                    # (line.append, not a bound method: Python 3.11 runs it inline.)
+                    line.append(chunk)
                     if limited:
                         size += len(chunk)
                         if size > limit:
@@ -298,16 +298,14 @@ class EventStreamParser:
                     and not (
                         may_end_block(chunk)
                         if 13 in chunk
-                        # LF only (inline, the common case): a blank line needs two LFs
-                        # in a row, here or across the last read's end. (`bytes.find`,
-                        # not `in`: with a bytes operand, `in` first tries to read it as
-                        # an int, and the exception it then discards costs more.)
-                        else chunk.find(b"\n\n") >= 0
+                        # LF only (inline, the common case): a blank line needs two LFs,
+                        # here or across the last read's end if this read starts with one.
+                        else chunk.count(10) > 1
                         or (chunk[0] == 10 and (not line or line[-1][-1] in (10, 13)))
                     )
                 ):
                     # No blank line can be here: hold these lines for the next read.
-                    append(chunk)
+                    line.append(chunk)
                     size += len(chunk)
                     held += 1
                     continue
@@ -336,7 +334,9 @@ class EventStreamParser:
         Two line endings in a row make a blank line, except CR then LF. This errs on
         the side of yes (a CRLF cut between reads counts as maybe).
         """
-        find = chunk.find  # (not `in`: see _batches)
+        # (bytes.find, not `in`: with a bytes operand, `in` first tries to read it as
+        # an int, and the exception it then discards costs more than the search.)
+        find = chunk.find
         if find(b"\n\n") >= 0 or find(b"\r\r") >= 0 or find(b"\n\r") >= 0:
             return True
         first = chunk[0]

@@ -139,6 +139,35 @@ def test_held_lines_then_a_trickle_measure_the_unfinished_line_once() -> None:
         assert until_too_large(chunks, 6, use_events=use_events) == ([], False, "", None)
 
 
+def reads_per_event(chunks: list[bytes], *, use_events: bool) -> list[int]:
+    """For each event, how many chunks had been read when it was handed out."""
+    parser = EventStreamParser(max_event_size=None)
+    if not use_events:
+        return [i + 1 for i, chunk in enumerate(chunks) for _ in parser.feed(chunk)]
+    read = 0
+
+    def counted() -> Iterator[bytes]:
+        nonlocal read
+        for chunk in chunks:
+            read += 1
+            yield chunk
+
+    return [read for _ in parser.events(counted())]
+
+
+@PROPERTY
+@given(st.one_of(streams, block_streams()), st.data())
+def test_events_yields_each_event_with_the_read_that_completes_it(
+    stream: bytes, data: st.DataObject
+) -> None:
+    """Holding lines back never delays an event: each comes out of events() before the
+    next read is asked for, exactly when feed() would return it."""
+    chunks = data.draw(
+        st.one_of(trickled(stream), split_points(stream).map(lambda p: cut(stream, p)))
+    )
+    assert reads_per_event(chunks, use_events=True) == reads_per_event(chunks, use_events=False)
+
+
 def test_events_closes_the_parser_at_the_end() -> None:
     parser = EventStreamParser()
     assert [e.data for e in parser.events([b"data: a\n\n", b"data: unfinished\n"])] == ["a"]
@@ -158,6 +187,32 @@ def test_events_is_lazy_and_yields_each_event_when_its_read_arrives() -> None:
     assert next(it).data == "a"
     assert reads == [b"data: a\n", b"\n"]  # not a read more than the event needed
     assert next(it).data == "b"
+
+
+@pytest.mark.parametrize(
+    "reads",
+    [
+        [b"data: a\n\n", b"data: b\n", b"\n", b"data: c\n\n"],  # held, then an LF
+        [b"data: a\n\n", b"data: b\r\n", b"\r\n", b"data: c\n\n"],  # CRLF, held
+        [b"data: a\n\n", b"data: b\r", b"\r", b"data: c\n\n"],  # CR, held
+        [b"data: a\n\n", b"data: b\nx", b"\n\n", b"data: c\n\n"],  # two LFs in one read
+        [b"data: a\n\n", b"data: b\r", b"x\r\r", b"data: c\n\n"],  # two CRs in one read
+    ],
+)
+def test_a_blank_line_after_held_lines_yields_at_once(reads: list[bytes]) -> None:
+    """The read that completes a blank line after held lines hands its event out before
+    the next read is asked for."""
+    done: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in reads:
+            done.append(chunk)
+            yield chunk
+
+    it = EventStreamParser().events(chunks())
+    assert next(it).data == "a"
+    assert next(it).data == "b"
+    assert done == reads[:3]
 
 
 def test_a_retry_held_back_at_the_end_still_takes_effect() -> None:
