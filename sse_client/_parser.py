@@ -480,7 +480,6 @@ class EventStreamParser:
             self._run_lines(text, pos, events, False)
             return events
         last_id = self.last_event_id
-        append = events.append
         for id1, event, id2, data, block in _scan_blocks(text, pos, stop):
             if block:
                 # Any other block: read it line by line. If no blank line follows, it is
@@ -501,7 +500,7 @@ class EventStreamParser:
             obj.id = last_id
             obj.retry = None
             obj.__class__ = ServerSentEvent
-            append(obj)
+            events.append(obj)
         if last_id is not self.last_event_id:
             # The last block was a common one (an unfinished block was read above and
             # left last_id alone): its id is the stream's and the buffer's.
@@ -525,7 +524,6 @@ class EventStreamParser:
         # The buffers of the event being read (spec: "data buffer", "event type
         # buffer", "last event ID buffer") and the block's valid retry value.
         data = self._data
-        append = data.append
         size = self._data_size  # characters in the data buffer, its LFs included
         event = self._event
         id_buffer = self._id_buffer
@@ -546,7 +544,6 @@ class EventStreamParser:
                     obj.__class__ = ServerSentEvent
                     events.append(obj)
                     data = []  # spec: D-RESET
-                    append = data.append
                     size = 0
                 event = ""
                 retry = None
@@ -555,7 +552,7 @@ class EventStreamParser:
                     break
                 continue
             if text[pos : pos + 6] == "data: ":  # the most common line, cut once
-                append(text[pos + 6 : end])  # spec: F-DATA
+                data.append(text[pos + 6 : end])  # spec: F-DATA
                 if limited:  # (with no limit, nothing is counted)
                     size += end - pos - 5
                     if size > data_limit or end - pos > limit:
@@ -570,7 +567,7 @@ class EventStreamParser:
             if value[:1] == " ":
                 value = value[1:]  # spec: P-FIELD
             if name == "data":  # spec: F-DATA
-                append(value)
+                data.append(value)
                 size += len(value) + 1
                 if size > data_limit:
                     self._too_large()
