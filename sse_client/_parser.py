@@ -23,13 +23,17 @@ per *event* (per line only in short texts and blocks of an unusual shape), never
    implements the standard's steps with the event's buffers in locals, finding each
    line end with ``str.find`` (a C memchr): a 256 KiB event arriving in 10 KiB reads
    costs one pass per read, with no re-scan of what came before.
-4. **Scan the rest in C.** One regular expression cuts the common block (optional
-   ``id:``/``event:`` lines, one ``data:`` line, blank lines) into fields, and hands
-   any other block over whole, to be read line by line (P-FIELD ... F-OTHER). Several
-   blank lines in a row act as one: after the first, the buffers are empty and the
-   stream's last event ID already equals the buffer (P-BLANK, D-*). The lines of a
-   last, unfinished block are read at once, so a ``retry:`` takes effect as soon as
-   its line is read (F-RETRY); its buffers wait for the blank line.
+4. **Scan the rest in C, up to its last blank line.** One regular expression cuts the
+   common block (optional ``id:``/``event:`` lines, one ``data:`` line, blank lines)
+   into fields, and hands any other block over whole, to be read line by line
+   (P-FIELD ... F-OTHER). Several blank lines in a row act as one: after the first,
+   the buffers are empty and the stream's last event ID already equals the buffer
+   (P-BLANK, D-*). The lines of the last, unfinished block go to the line loop at once,
+   so a ``retry:`` takes effect as soon as its line is read (F-RETRY); its buffers wait
+   for the blank line.
+5. **Measure the unfinished line last.** With ``max_event_size``, the bytes after the
+   read's last line ending are measured once the whole lines before them have taken
+   effect, as a byte-by-byte reading would have it.
 
 :meth:`EventStreamParser.events` drives the same steps over an iterable of reads, with
 the trickle of step 1 in local variables, and holds a small read of whole lines back
