@@ -86,7 +86,7 @@ class _LineCounter:
         self._decoder = getincrementaldecoder("utf-8")("replace")
         self.chars = 0
 
-    def add(self, piece: bytes) -> int:
+    def add(self, piece: bytes | memoryview) -> int:
         self.chars += len(self._decoder.decode(piece))
         return self.chars
 
@@ -96,6 +96,9 @@ class _LineCounter:
 # not one per line): at most this many reads in a row, each of fewer bytes than this.
 _HOLD_READS: Final = 16
 _HOLD_BYTES: Final = 128
+
+# A read's complete lines are taken as a memoryview, not a copy, past this many bytes.
+_VIEW_AT: Final = 512
 
 # Texts shorter than this (characters) are read line by line: for a line or two, a
 # Python loop costs less than starting the scanner.
@@ -196,7 +199,9 @@ class EventStreamParser:
         self._started = False  # have the first bytes (a possible BOM) been seen?
         self._head = b""  # the first bytes, while they may still be a BOM
         self._skip_lf = False  # the last text ended with CR: drop one LF that follows
-        self._line: list[bytes] = []  # the unfinished last line, as it arrived
+        # The unfinished last line, as it arrived (and, for a moment in _complete_lines,
+        # a view of the complete lines of a read, to be joined to it).
+        self._line: list[bytes | memoryview] = []
         self._line_size = 0  # its length in bytes
         self._line_chars: _LineCounter | None = None  # its length in characters, once long
         # The buffers of the event being read (spec: "data buffer", "event type
@@ -388,19 +393,25 @@ class EventStreamParser:
         # Only complete lines are decoded: a line ends at an ASCII byte, never inside a
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
         end = data.rfind(10)
-        if 13 in data:
+        has_cr = 13 in data
+        if has_cr:
             cr = data.rfind(13)
             if cr > end:
                 end = cr
         end += 1
         size = len(data)
-        whole = data if end == size else data[:end]
+        # The complete lines: the read itself, or a view of its start (a slice would
+        # copy the read once more before the join or the decoding copies it again).
+        whole: bytes | memoryview = data
+        if end < size:
+            whole = memoryview(data)[:end] if end > _VIEW_AT else data[:end]
         line = self._line
         if line:
             line.append(whole)
-            head = b"".join(line)
+            head: bytes | memoryview = b"".join(line)
             line.clear()
             self._line_chars = None
+            has_cr = 13 in head  # (held lines may hold CRs)
         else:
             head = whole
         if end == size:  # the read ends with its last line
@@ -408,10 +419,12 @@ class EventStreamParser:
         else:
             line.append(data[end:])
             self._line_size = size - end
-        if 13 in head:
+        if has_cr:
             # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
             # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
             # them before decoding changes nothing else in the text.
+            if type(head) is not bytes:
+                head = bytes(head)
             if head[-1] == 13:
                 self._skip_lf = self._guarded = not self._line_size
                 head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
@@ -424,7 +437,7 @@ class EventStreamParser:
                     head = lf_only
                 else:
                     head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        events = self._process(head.decode("utf-8", "replace"))  # spec: P-UTF8 -- U+FFFD
+        events = self._process(str(head, "utf-8", "replace"))  # spec: P-UTF8 -- U+FFFD
         if self._line_size > self._line_limit:
             # Measured after the whole lines before it took effect, as if the stream
             # were read byte by byte (a retry: or id: before it counts).

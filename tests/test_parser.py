@@ -670,6 +670,20 @@ def test_endless_line_holds_bounded_memory() -> None:
     assert fed <= limit
 
 
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_long_reads_that_end_inside_a_line(newline: bytes) -> None:
+    """Reads longer than a few hundred bytes, cut inside a line, with each line ending."""
+    body = b"".join(
+        b"data: " + bytes([65 + i]) * 300 + newline + b"id: " + str(i).encode() + newline * 2
+        for i in range(6)
+    )
+    expected = [E(data=chr(65 + i) * 300, id=str(i)) for i in range(6)]
+    for cut_at in (700, 1000, 1500):
+        parser = EventStreamParser()
+        got = parser.feed(body[:cut_at]) + parser.feed(body[cut_at:])
+        assert got == expected, cut_at
+
+
 def test_whole_lines_before_an_oversized_line_take_effect() -> None:
     """In the read that crosses the limit, the whole lines before the oversized one are
     interpreted first, as a byte-by-byte reading would: their retry and id count."""
