@@ -278,7 +278,7 @@ class EventStreamParser:
         size = self._line_size  # bytes in `line`, held lines included (if limited)
         try:
             for chunk in chunks:
-                if 10 not in chunk and 13 not in chunk and type(chunk) is fast:
+                if type(chunk) is fast and 10 not in chunk and 13 not in chunk:
                     # No line ending (a trickle): feed()'s constant work, state in locals.
                     # (line.append, not a bound method: Python 3.11 runs it inline.)
                     line.append(chunk)
@@ -370,6 +370,11 @@ class EventStreamParser:
                 raise self._error
             raise RuntimeError("this parser is closed; use a new one for a new stream")
         if type(data) is not bytes:
+            if isinstance(data, str):
+                raise TypeError(
+                    "the parser reads bytes, not str: give it the body's bytes "
+                    "(response.iter_bytes(), not iter_text())"
+                )
             data = bytes(data)
         if not self._started:
             # spec: P-BOM -- drop one BOM at the very start, even if cut across reads.

@@ -168,6 +168,15 @@ def test_events_yields_each_event_with_the_read_that_completes_it(
     assert reads_per_event(chunks, use_events=True) == reads_per_event(chunks, use_events=False)
 
 
+def test_text_instead_of_bytes_is_a_clear_type_error() -> None:
+    """Reads of str (a response's iter_text()) are refused with a message that says so."""
+    with pytest.raises(TypeError, match="bytes, not str"):
+        EventStreamParser().feed("data: a\n\n")  # type: ignore[arg-type]
+    for reads in (["data: a\n\n"], [b"data: a\n\n", "da"], [b"data: a\n\n", "\n"]):
+        with pytest.raises(TypeError, match="bytes, not str"):
+            list(EventStreamParser().events(reads))  # type: ignore[arg-type]
+
+
 def test_events_closes_the_parser_at_the_end() -> None:
     parser = EventStreamParser()
     assert [e.data for e in parser.events([b"data: a\n\n", b"data: unfinished\n"])] == ["a"]
