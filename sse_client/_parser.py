@@ -489,46 +489,38 @@ class EventStreamParser:
             # The first lines finish the event that earlier reads left unfinished (or a
             # blank line ends it): read them up to its blank line.
             pos = self._run_lines(text, 0, events, True)
-            if pos == length:
-                return events
-            if length - pos < _SHORT:
-                self._run_lines(text, pos, events, False)
-                return events
-        # The rest starts with a clean event (every buffer empty). Its blocks, up to the
-        # last blank line, are scanned in C; after it comes at most one unfinished
-        # block, for the line loop (the scanner would try it twice, then cut it in lines).
-        stop = text.rfind("\n\n", pos) + 2
-        if stop < pos + 2:  # no blank line: all of it is one unfinished block
-            self._run_lines(text, pos, events, False)
-            return events
-        last_id = self.last_event_id
-        for id1, event, id2, data, block in _scan_blocks(text, pos, stop):
-            if block:
-                # Any other block: read it line by line. If no blank line follows, it is
-                # the unfinished last block: its buffers wait for the blank line.
-                self.last_event_id = self._id_buffer = last_id
-                self._run_lines(block, 0, events, False)
-                last_id = self.last_event_id
-                continue
-            # The common block, already cut into fields by the scanner: optional "event"
-            # and "id" lines, one "data" line, then a blank line.
-            if id1 or id2:
-                last_id = (id2 or id1)[3:]
-                if last_id[:1] == " ":
-                    last_id = last_id[1:]  # spec: P-FIELD, F-ID, D-ID
-            obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
-            obj.event = event or "message"
-            obj.data = data
-            obj.id = last_id
-            obj.retry = None
-            obj.__class__ = ServerSentEvent
-            events.append(obj)
-        if last_id is not self.last_event_id:
-            # The last block was a common one (an unfinished block was read above and
-            # left last_id alone): its id is the stream's and the buffer's.
+        # The rest starts with a clean event (every buffer empty). Its blocks up to the
+        # last blank line are scanned in C, unless they are too few to pay for it. What
+        # follows is at most one unfinished block, for the line loop (the scanner would
+        # try it as a common block, then cut it in lines, before the loop read it).
+        stop = text.rfind("\n\n", pos) + 2 if length - pos >= _SHORT else 0
+        if stop >= pos + 2:
+            last_id = self.last_event_id
+            for id1, event, id2, data, block in _scan_blocks(text, pos, stop):
+                if block:
+                    # Any other block: read it line by line, up to its blank line.
+                    self.last_event_id = self._id_buffer = last_id
+                    self._run_lines(block, 0, events, False)
+                    last_id = self.last_event_id
+                    continue
+                # The common block, already cut into fields by the scanner: optional
+                # "event" and "id" lines, one "data" line, then a blank line.
+                if id1 or id2:
+                    last_id = (id2 or id1)[3:]
+                    if last_id[:1] == " ":
+                        last_id = last_id[1:]  # spec: P-FIELD, F-ID, D-ID
+                obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
+                obj.event = event or "message"
+                obj.data = data
+                obj.id = last_id
+                obj.retry = None
+                obj.__class__ = ServerSentEvent
+                events.append(obj)
+            # The last block's id is the stream's and the buffer's.
             self.last_event_id = self._id_buffer = last_id
-        if stop < length:
-            self._run_lines(text, stop, events, False)
+            pos = stop
+        if pos < length:
+            self._run_lines(text, pos, events, False)
         return events
 
     def _run_lines(self, text: str, pos: int, events: list[Any], once: bool) -> int:
