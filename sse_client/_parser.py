@@ -301,18 +301,7 @@ class EventStreamParser:
                         held = 0
                         events = self._read_held()
                     events += feed(chunk)
-                elif (
-                    held < hold
-                    and len(chunk) < _HOLD_BYTES
-                    and not (
-                        may_end_block(chunk)
-                        if 13 in chunk
-                        # LF only (inline, the common case): a blank line needs two LFs,
-                        # here or across the last read's end if this read starts with one.
-                        else chunk.count(10) > 1
-                        or (chunk[0] == 10 and (not line or line[-1][-1] in (10, 13)))
-                    )
-                ):
+                elif held < hold and len(chunk) < _HOLD_BYTES and not may_end_block(chunk):
                     # No blank line can be here: hold these lines for the next read.
                     line.append(chunk)
                     size += len(chunk)
@@ -343,11 +332,14 @@ class EventStreamParser:
         Two line endings in a row make a blank line, except CR then LF. This errs on
         the side of yes (a CRLF cut between reads counts as maybe).
         """
-        # (bytes.find, not `in`: with a bytes operand, `in` first tries to read it as
-        # an int, and the exception it then discards costs more than the search.)
-        find = chunk.find
-        if find(b"\n\n") >= 0 or find(b"\r\r") >= 0 or find(b"\n\r") >= 0:
+        # Inside the chunk. (bytes.find and count, not `in`: with a bytes operand, `in`
+        # first tries to read it as an int, and the exception it discards costs more.)
+        if 13 not in chunk:  # LF only, the common case: is there a second LF?
+            if chunk.count(10) > 1:
+                return True
+        elif chunk.find(b"\r\r") >= 0 or chunk.find(b"\n\n") >= 0 or chunk.find(b"\n\r") >= 0:
             return True
+        # Across the last read's end.
         first = chunk[0]
         if first != 10 and first != 13:
             return False
