@@ -221,6 +221,7 @@ class EventStreamParser:
         Raises:
             EventTooLarge: An event's data or a line grew past ``max_event_size``.
             RuntimeError: The parser was closed.
+            TypeError: A read is not bytes-like (text, say).
         """
         if type(data) is not bytes or self._guarded:
             data = self._guard(data)
@@ -248,6 +249,7 @@ class EventStreamParser:
         Raises:
             EventTooLarge: An event's data or a line grew past ``max_event_size``.
             RuntimeError: The parser was closed.
+            TypeError: A read is not bytes-like (text, say).
 
         Example:
             >>> parser = EventStreamParser()
