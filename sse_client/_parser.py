@@ -118,17 +118,28 @@ def _milliseconds(digits: str) -> int:
 
 # The scanner. At a block start (a non-empty line), exactly one branch matches, so the
 # matches tile the text with nothing skipped:
-#   - the common block, cut into fields in C: an optional "id:" line, an optional
+#   - a common block, cut into fields in C: an optional "id:" line, an optional
 #     "event:" line, an optional "id:" line, one "data:" line, then blank lines.
 #     (spec: P-FIELD -- " ?" drops one leading space; an id holding NUL is not common.)
 #     The id groups keep their "id:" so that an empty id is told from a missing one.
 #   - any other block: its lines, each with its LF, then the blank lines after it,
 #     in one group.
 # It is given text that starts at a block and ends with a blank line.
-# (Empty alternatives "(?:...|)" run faster in the re engine than "(?:...)?".)
+# (Empty alternatives "(?:...|)" run faster in the re engine than "(?:...)?". Where
+# Python has them (3.11+), possessive quantifiers save the engine its backtracking
+# records; nothing here could backtrack into a match anyway.)
+_P: Final = "+" if sys.version_info >= (3, 11) else ""
+_COMMON: Final = (
+    rf"(?:(id:[^\n\0]*{_P})\n|)(?:event: ?{_P}([^\n]*{_P})\n|)(?:(id:[^\n\0]*{_P})\n|)"
+    rf"data{{}} ?{_P}([^\n]*{_P})\n\n+{_P}"
+)
+_OTHER: Final = rf"|((?:[^\n]+{_P}\n)+{_P}\n*{_P})"
+# Each match has a fixed cost in the re engine (in CPython 3.11 a malloc and a free,
+# among others) larger than that of more groups, so a match takes a second common
+# block when one follows; its ":" group tells whether it did. At the text's end, "\Z"
+# spares the engine trying one.
 _scan_blocks = re.compile(
-    r"(?:(id:[^\n\0]*)\n|)(?:event: ?([^\n]*)\n|)(?:(id:[^\n\0]*)\n|)data: ?([^\n]*)\n\n+"
-    r"|((?:[^\n]+\n)+\n*)"
+    _COMMON.format(":") + r"(?:\Z|" + _COMMON.format("(:)") + "|)" + _OTHER
 ).findall
 
 
@@ -490,15 +501,18 @@ class EventStreamParser:
         stop = text.rfind("\n\n", pos) + 2 if length - pos >= _SHORT else 0
         if stop >= pos + 2:
             last_id = self.last_event_id
-            for id1, event, id2, data, block in _scan_blocks(text, pos, stop):
+            for id1, event, id2, data, id3, event2, id4, second, data2, block in _scan_blocks(
+                text, pos, stop
+            ):
                 if block:
                     # Any other block: read it line by line, up to its blank line.
                     self.last_event_id = self._id_buffer = last_id
                     self._run_lines(block, 0, events, False)
                     last_id = self.last_event_id
                     continue
-                # The common block, already cut into fields by the scanner: optional
-                # "event" and "id" lines, one "data" line, then a blank line.
+                # Common blocks, already cut into fields by the scanner: optional
+                # "event" and "id" lines, one "data" line, then a blank line. (The
+                # second is the first again, inline: a call would cost more.)
                 if id1 or id2:
                     last_id = (id2 or id1)[3:]
                     if last_id[:1] == " ":
@@ -510,6 +524,18 @@ class EventStreamParser:
                 obj.retry = None
                 obj.__class__ = ServerSentEvent
                 events.append(obj)
+                if second:
+                    if id3 or id4:
+                        last_id = (id4 or id3)[3:]
+                        if last_id[:1] == " ":
+                            last_id = last_id[1:]
+                    obj = _EventBuilder()
+                    obj.event = event2 or "message"
+                    obj.data = data2
+                    obj.id = last_id
+                    obj.retry = None
+                    obj.__class__ = ServerSentEvent
+                    events.append(obj)
             # The last block's id is the stream's and the buffer's.
             self.last_event_id = self._id_buffer = last_id
             pos = stop

@@ -80,6 +80,40 @@ def test_rule_in_a_long_stream(
         assert through_events(chunks) == reference(long)
 
 
+# The shapes of block the scanner reads whole, with and without spaces and ids.
+COMMON_SHAPES = [
+    b"data: a\n",
+    b"data:b\n",
+    b"event: e\ndata: c\n",
+    b"event:f\ndata:\n",
+    b"id: 1\ndata: d\n",
+    b"id:2\nevent: g\ndata: h\n",
+    b"event: i\nid: 3\ndata: j\n",
+    b"id:\ndata: k\n",
+    b"event: l\nid:\ndata: m\n",
+    b"id: 4\nevent: o\nid: 5\ndata: p\n",
+]
+
+
+@pytest.mark.parametrize("gap", [b"\n", b"\n\n"])
+def test_common_blocks_in_pairs_of_every_shape(gap: bytes) -> None:
+    """A long read of common blocks, every shape after every other: the scanner takes
+    them two at a time, so each shape is read both first and second of a pair."""
+    stream = b"".join(
+        first + b"\n" + second + gap for first in COMMON_SHAPES for second in COMMON_SHAPES
+    )
+    assert len(reference(stream)[0]) == 2 * len(COMMON_SHAPES) ** 2
+    assert through_feed([stream]) == reference(stream)
+    assert through_events([stream]) == reference(stream)
+
+
+@pytest.mark.parametrize("shape", COMMON_SHAPES)
+def test_a_common_block_then_another_kind(shape: bytes) -> None:
+    """A common block, then one the scanner hands to the line loop, then the read's end."""
+    stream = (shape + b"\nretry: 5\ndata: n\n\n" + shape + b"\n") * 4
+    assert through_feed([stream]) == reference(stream)
+
+
 @PROPERTY
 @given(st.one_of(streams, block_streams()), st.data())
 def test_events_equals_the_reference_in_any_chunking(stream: bytes, data: st.DataObject) -> None:
