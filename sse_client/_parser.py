@@ -134,13 +134,17 @@ _COMMON: Final = (
     rf"data{{}} ?{_P}([^\n]*{_P})\n\n+{_P}"
 )
 _OTHER: Final = rf"|((?:[^\n]+{_P}\n)+{_P}\n*{_P})"
-# Each match has a fixed cost in the re engine (in CPython 3.11 a malloc and a free,
-# among others) larger than that of more groups, so a match takes a second common
-# block when one follows; its ":" group tells whether it did. At the text's end, "\Z"
-# spares the engine trying one.
-_scan_blocks = re.compile(
+_scan_blocks = re.compile(_COMMON.format(":") + _OTHER).findall
+# The same, taking a second common block in the match when one follows (its ":" group
+# tells whether it did): each match has a fixed cost in the re engine (in CPython 3.11
+# a malloc and a free, among others) larger than that of five more groups. At the
+# text's end, "\Z" spares the engine trying one. The groups cost about half a match
+# when there is no second block, so this is for long texts.
+_scan_pairs = re.compile(
     _COMMON.format(":") + r"(?:\Z|" + _COMMON.format("(:)") + "|)" + _OTHER
 ).findall
+#: Texts to scan at least this long (characters, about four small events) go in pairs.
+_PAIRS_AT: Final = 512
 
 
 class EventStreamParser:
@@ -501,47 +505,69 @@ class EventStreamParser:
         stop = text.rfind("\n\n", pos) + 2 if length - pos >= _SHORT else 0
         if stop >= pos + 2:
             last_id = self.last_event_id
-            for id1, event, id2, data, id3, event2, id4, second, data2, block in _scan_blocks(
-                text, pos, stop
-            ):
-                if block:
-                    # Any other block: read it line by line, up to its blank line.
-                    self.last_event_id = self._id_buffer = last_id
-                    self._run_lines(block, 0, events, False)
-                    last_id = self.last_event_id
-                    continue
-                # Common blocks, already cut into fields by the scanner: optional
-                # "event" and "id" lines, one "data" line, then a blank line. (The
-                # second is the first again, inline: a call would cost more.)
-                if id1 or id2:
-                    last_id = (id2 or id1)[3:]
-                    if last_id[:1] == " ":
-                        last_id = last_id[1:]  # spec: P-FIELD, F-ID, D-ID
-                obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
-                obj.event = event or "message"
-                obj.data = data
-                obj.id = last_id
-                obj.retry = None
-                obj.__class__ = ServerSentEvent
-                events.append(obj)
-                if second:
-                    if id3 or id4:
-                        last_id = (id4 or id3)[3:]
+            if stop - pos < _PAIRS_AT:
+                # A block or a few (a trickle's event, say).
+                for id1, event, id2, data, block in _scan_blocks(text, pos, stop):
+                    if block:
+                        last_id = self._other_block(block, last_id, events)
+                        continue
+                    # A common block, already cut into fields by the scanner: optional
+                    # "event" and "id" lines, one "data" line, then a blank line.
+                    if id1 or id2:
+                        last_id = (id2 or id1)[3:]
                         if last_id[:1] == " ":
-                            last_id = last_id[1:]
-                    obj = _EventBuilder()
-                    obj.event = event2 or "message"
-                    obj.data = data2
+                            last_id = last_id[1:]  # spec: P-FIELD, F-ID, D-ID
+                    obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
+                    obj.event = event or "message"
+                    obj.data = data
                     obj.id = last_id
                     obj.retry = None
                     obj.__class__ = ServerSentEvent
                     events.append(obj)
+            else:
+                # The same, two common blocks at a time (inline: a call costs more).
+                for id1, event, id2, data, id3, event2, id4, second, data2, block in _scan_pairs(
+                    text, pos, stop
+                ):
+                    if block:
+                        last_id = self._other_block(block, last_id, events)
+                        continue
+                    if id1 or id2:
+                        last_id = (id2 or id1)[3:]
+                        if last_id[:1] == " ":
+                            last_id = last_id[1:]
+                    obj = _EventBuilder()
+                    obj.event = event or "message"
+                    obj.data = data
+                    obj.id = last_id
+                    obj.retry = None
+                    obj.__class__ = ServerSentEvent
+                    events.append(obj)
+                    if second:
+                        if id3 or id4:
+                            last_id = (id4 or id3)[3:]
+                            if last_id[:1] == " ":
+                                last_id = last_id[1:]
+                        obj = _EventBuilder()
+                        obj.event = event2 or "message"
+                        obj.data = data2
+                        obj.id = last_id
+                        obj.retry = None
+                        obj.__class__ = ServerSentEvent
+                        events.append(obj)
             # The last block's id is the stream's and the buffer's.
             self.last_event_id = self._id_buffer = last_id
             pos = stop
         if pos < length:
             self._run_lines(text, pos, events, False)
         return events
+
+    def _other_block(self, block: str, last_id: str, events: list[Any]) -> str:
+        """Read a block the scanner did not cut (``last_id`` is the stream's so far) line
+        by line, up to its blank line; return the stream's last event ID after it."""
+        self.last_event_id = self._id_buffer = last_id
+        self._run_lines(block, 0, events, False)
+        return self.last_event_id
 
     def _run_lines(self, text: str, pos: int, events: list[Any], once: bool) -> int:
         """Interpret the lines of ``text`` from ``pos`` (a line start), by the book.

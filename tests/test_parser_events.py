@@ -109,9 +109,11 @@ def test_common_blocks_in_pairs_of_every_shape(gap: bytes) -> None:
 
 @pytest.mark.parametrize("shape", COMMON_SHAPES)
 def test_a_common_block_then_another_kind(shape: bytes) -> None:
-    """A common block, then one the scanner hands to the line loop, then the read's end."""
-    stream = (shape + b"\nretry: 5\ndata: n\n\n" + shape + b"\n") * 4
-    assert through_feed([stream]) == reference(stream)
+    """A common block, then one the scanner hands to the line loop: in a short read
+    (one block per match) and in a long one (two per match)."""
+    for repeat in (2, 12):
+        stream = (shape + b"\nretry: 5\ndata: n\n\n" + shape + b"\n") * repeat
+        assert through_feed([stream]) == reference(stream)
 
 
 @PROPERTY
