@@ -193,7 +193,9 @@ def measure(workload: Workload, repeat: int) -> Row:
     """Each contestant's best time of ``repeat`` runs, taken in rounds.
 
     Every round runs every contestant once, in turn, so a slow spell of a shared
-    machine lands on all of them alike instead of on whoever ran during it.
+    machine lands on all of them alike instead of on whoever ran during it. Each round
+    starts one contestant further on: who runs just before matters (a run right after
+    the floor's measured up to a quarter slower), so nobody always follows the same one.
     """
     rates: dict[str, float | None] = {}
     notes: dict[str, str] = {}
@@ -216,8 +218,10 @@ def measure(workload: Workload, repeat: int) -> Row:
             rates[name], notes[name] = None, f"miscounted: {count} of {workload.events}"
             continue
         best[name] = float("inf")
-    for _ in range(repeat):
-        for name in best:
+    order = list(best)
+    for round_ in range(repeat):
+        turn = round_ % len(order) if order else 0
+        for name in order[turn:] + order[:turn]:
             gc.collect()
             start = time.perf_counter()
             contestants[name](workload.chunks)
