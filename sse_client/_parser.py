@@ -407,14 +407,18 @@ class EventStreamParser:
         """Decode and interpret the complete lines of ``data``; keep its unfinished end."""
         # Only complete lines are decoded: a line ends at an ASCII byte, never inside a
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
-        end = data.rfind(10)
-        has_cr = 13 in data
-        if has_cr:
-            cr = data.rfind(13)
-            if cr > end:
-                end = cr
-        end += 1
         size = len(data)
+        has_cr = 13 in data
+        last = data[-1]
+        if last == 10 or last == 13:  # (a read of whole lines, the common case)
+            end = size
+        else:
+            end = data.rfind(10)
+            if has_cr:
+                cr = data.rfind(13)
+                if cr > end:
+                    end = cr
+            end += 1
         # The complete lines: the read itself, or a view of its start (a slice would
         # copy the read once more before the join or the decoding copies it again).
         whole: bytes | memoryview = data
