@@ -9,6 +9,8 @@ Workloads:
 - ``llm-crlf``: the same stream with CRLF line endings;
 - ``big``: 256 KiB events spread over many ``data:`` lines;
 - ``tiny-chunks``: the LLM stream delivered in 1-7 byte chunks (seeded);
+- ``llm-per-event``: the LLM stream one event per read, as a server that flushes every
+  event delivers it over a fast network;
 - ``openai``: OpenAI chat-completion chunks (``data:`` only), ending with ``[DONE]``.
 
 Contestants are driven the way their users drive them: sse_client's
@@ -87,6 +89,11 @@ def split(body: bytes, low: int, high: int, seed: int) -> list[bytes]:
     return chunks
 
 
+def per_event(body: bytes) -> list[bytes]:
+    """``body`` cut after each blank line: one event per read."""
+    return [block + b"\n\n" for block in body.split(b"\n\n")[:-1]]
+
+
 def workloads(quick: bool) -> list[Workload]:
     llm = 5_000 if quick else 100_000
     big = 4 if quick else 64
@@ -95,6 +102,7 @@ def workloads(quick: bool) -> list[Workload]:
         Workload("llm-crlf", split(llm_body(llm, b"\r\n"), 4096, 16384, 2), llm),
         Workload("big", split(big_body(big), 4096, 16384, 3), big),
         Workload("tiny-chunks", split(llm_body(llm // 10), 1, 7, 4), llm // 10),
+        Workload("llm-per-event", per_event(llm_body(llm // 2)), llm // 2),
         Workload("openai", split(openai_body(llm), 4096, 16384, 5), llm + 1),
     ]
 
