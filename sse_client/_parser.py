@@ -175,6 +175,7 @@ class EventStreamParser:
         "_closed",
         "_data",
         "_data_size",
+        "_dirty",
         "_error",
         "_event",
         "_guarded",
@@ -227,6 +228,7 @@ class EventStreamParser:
         self._event = ""
         self._id_buffer = last_event_id
         self._retry: int | None = None
+        self._dirty = False  # does any of those hold something (see _run_lines)?
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Parse the next bytes of the stream.
@@ -296,39 +298,39 @@ class EventStreamParser:
         size = self._line_size  # bytes in `line`, held lines included (if limited)
         try:
             for chunk in chunks:
-                if type(chunk) is fast and 10 not in chunk and 13 not in chunk:
-                    # No line ending (a trickle): feed()'s constant work, state in locals.
-                    # (line.append, not a bound method: Python 3.11 runs it inline.)
-                    line.append(chunk)
-                    if limited:
+                if type(chunk) is fast:
+                    if 10 not in chunk and 13 not in chunk:
+                        # No line ending (a trickle): feed()'s constant work, in locals.
+                        # (line.append, not a bound method: Python 3.11 runs it inline.)
+                        line.append(chunk)
+                        if limited:
+                            size += len(chunk)
+                            if size > limit:
+                                self._line_size = size
+                                if held:  # read the held lines: only the unfinished
+                                    held = 0  # one counts (and reading measures it)
+                                    events = self._read_held()
+                                    size = self._line_size
+                                    assert not events  # held lines hold no blank line
+                                else:
+                                    self._check_line()
+                        continue
+                    if held < hold and len(chunk) < _HOLD_BYTES and not may_end_block(chunk):
+                        # No blank line can be here: hold these lines for the next read.
+                        line.append(chunk)
                         size += len(chunk)
-                        if size > limit:
-                            self._line_size = size
-                            if held:  # read the held lines: only the unfinished one counts
-                                held = 0  # (and reading them measures it)
-                                events = self._read_held()
-                                size = self._line_size
-                                assert not events  # held lines never hold a blank line
-                            else:
-                                self._check_line()
-                    continue
-                if type(chunk) is not fast:
+                        held += 1
+                        continue
+                    self._line_size = size
+                    held = 0  # (complete() reads them now)
+                    events = complete(chunk)  # feed() without the checks done here
+                else:
                     self._line_size = size
                     events = []
                     if held:
                         held = 0
                         events = self._read_held()
                     events += feed(chunk)
-                elif held < hold and len(chunk) < _HOLD_BYTES and not may_end_block(chunk):
-                    # No blank line can be here: hold these lines for the next read.
-                    line.append(chunk)
-                    size += len(chunk)
-                    held += 1
-                    continue
-                else:
-                    self._line_size = size
-                    held = 0  # (complete() reads them now)
-                    events = complete(chunk)  # feed() without the checks done here
                 fast = None if self._guarded else bytes
                 size = self._line_size
                 if events:
@@ -493,13 +495,7 @@ class EventStreamParser:
             self._run_lines(text, 0, events, False)
             return events
         pos = 0
-        if (
-            text[0] == "\n"
-            or self._data
-            or self._event
-            or self._retry is not None
-            or self._id_buffer != self.last_event_id
-        ):
+        if text[0] == "\n" or self._dirty:
             # The first lines finish the event that earlier reads left unfinished (or a
             # blank line ends it): read them up to its blank line.
             pos = self._run_lines(text, 0, events, True)
@@ -507,7 +503,12 @@ class EventStreamParser:
         # last blank line are scanned in C, unless they are too few to pay for it. What
         # follows is at most one unfinished block, for the line loop (the scanner would
         # try it as a common block, then cut it in lines, before the loop read it).
-        stop = text.rfind("\n\n", pos) + 2 if length - pos >= _SHORT else 0
+        if length - pos < _SHORT:
+            stop = 0
+        elif length - pos > 1 and text[-2] == "\n":  # it ends with a blank line
+            stop = length
+        else:
+            stop = text.rfind("\n\n", pos) + 2
         if stop >= pos + 2:
             last_id = self.last_event_id
             if stop - pos < _PAIRS_AT:
@@ -654,6 +655,8 @@ class EventStreamParser:
         self._id_buffer = id_buffer
         self.last_event_id = last_id
         self._retry = retry
+        # Whether the next text continues an event (the scanner needs a clean start).
+        self._dirty = bool(data or event or retry is not None or id_buffer != last_id)
         return pos
 
     def _comment(self, text: str, events: list[Any]) -> None:

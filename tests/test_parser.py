@@ -399,6 +399,25 @@ def test_bom_after_an_empty_first_feed_is_still_at_the_start() -> None:
     assert parser.feed(BOM + b"data: a\n\n") == [E(data="a")]
 
 
+@pytest.mark.parametrize(
+    ("first", "event"),
+    [
+        (b"retry: 5\n", E(data="x" * 70, retry=5)),
+        (b"event: e\n", E(event="e", data="x" * 70)),
+        (b"id: 7\n", E(data="x" * 70, id="7")),
+        (b"data: a\n", E(data="a\n" + "x" * 70)),
+        (b"data: a\n\nretry: 5\n", E(data="x" * 70, retry=5)),
+    ],
+)
+def test_a_long_read_continues_the_event_an_earlier_read_began(
+    first: bytes, event: ServerSentEvent
+) -> None:
+    """Fields read before a long read of whole events belong to its first event."""
+    parser = EventStreamParser()
+    parser.feed(first)
+    assert parser.feed(b"data: " + b"x" * 70 + b"\n\n")[-1] == event
+
+
 def test_last_event_id_changes_only_at_the_blank_line() -> None:
     """The id field sets a buffer; the stream's last event ID follows at dispatch (D-ID)."""
     parser = EventStreamParser()
