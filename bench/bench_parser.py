@@ -16,12 +16,13 @@ Workloads:
 Contestants are driven the way their users drive them: sse_client's
 ``EventStreamParser(max_event_size=None).events(chunks)`` over a chunk iterator, with no
 limit as the peers have none (the ``default limit`` column keeps the default 1 MiB
-bound; the ``feed()`` column makes one ``feed(chunk)`` call per read, as the clients do), httpx-sse over an
-``httpx.Response`` (``EventSource(response).iter_sse()``), sseclient-py over a chunk
-iterator, the openai SDK's ``SSEDecoder.iter_bytes``, launchdarkly-eventsource's
-``SSEReader`` over a chunk iterator. The floor is the cheapest pass over the same bytes:
-decode, split on blank lines, one small object per event. Every contestant's event
-count is checked; one that miscounts is reported, not timed.
+bound; the ``feed()`` column makes one ``feed(chunk)`` call per read, as the clients
+do), httpx-sse over an ``httpx.Response`` (``EventSource(response).iter_sse()``),
+sseclient-py over a chunk iterator, the openai SDK's ``SSEDecoder.iter_bytes``,
+launchdarkly-eventsource's ``SSEReader`` over a chunk iterator. The floor is the
+cheapest pass over the same bytes: decode, split on blank lines, one small object per
+event. Every contestant's event count is checked; one that miscounts is reported, not
+timed.
 """
 
 from __future__ import annotations
@@ -227,13 +228,13 @@ def measure(workload: Workload, repeat: int) -> Row:
             continue
         best[name] = float("inf")
     order = list(best)
-    for round_ in range(repeat):
-        turn = round_ % len(order) if order else 0
-        for name in order[turn:] + order[:turn]:
+    for _ in range(repeat):
+        for name in order:
             gc.collect()
             start = time.perf_counter()
             contestants[name](workload.chunks)
             best[name] = min(best[name], time.perf_counter() - start)
+        order = order[1:] + order[:1]  # the next round starts one further on
     for name, seconds in best.items():
         rates[name] = workload.events / seconds
     return Row(workload, rates, notes)
