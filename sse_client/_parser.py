@@ -102,7 +102,7 @@ _HOLD_BYTES: Final = 128
 _VIEW_AT: Final = 512
 
 # Texts shorter than this (characters) are read line by line: for a line or two, a
-# Python loop costs less than starting the scanner.
+# Python loop costs less than starting the scanner. (At least 2: see _process.)
 _SHORT: Final = 64
 
 #: Retry values with more digits than this saturate at ``10**18 - 1`` ms (30 million
@@ -228,7 +228,9 @@ class EventStreamParser:
         self._event = ""
         self._id_buffer = last_event_id
         self._retry: int | None = None
-        self._dirty = False  # does any of those hold something (see _run_lines)?
+        # Is an event under way: does a buffer hold something, or the id buffer differ
+        # from the last event ID? (Derived from the above; _run_lines keeps it.)
+        self._dirty = False
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Parse the next bytes of the stream.
@@ -505,7 +507,7 @@ class EventStreamParser:
         # try it as a common block, then cut it in lines, before the loop read it).
         if length - pos < _SHORT:
             stop = 0
-        elif length - pos > 1 and text[-2] == "\n":  # it ends with a blank line
+        elif text[-2] == "\n":  # it ends with a blank line (past pos: _SHORT > 1)
             stop = length
         else:
             stop = text.rfind("\n\n", pos) + 2
