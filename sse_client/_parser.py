@@ -367,8 +367,8 @@ class EventStreamParser:
             return False
         if not self._line:  # the last read ended with a line ending
             return True
-        last = self._line[-1][-1]
-        return last == 10 or last == 13
+        last = self._line[-1][-1:]  # (an empty read kept last: maybe)
+        return not last or last[0] == 10 or last[0] == 13
 
     def _read_held(self) -> list[ServerSentEvent]:
         """Read the whole lines that :meth:`events` held back in the unfinished line."""

@@ -131,6 +131,31 @@ def test_events_equals_the_reference_in_a_trickle(stream: bytes, data: st.DataOb
     assert through_events(data.draw(trickled(stream))) == reference(stream)
 
 
+def with_empty_reads(chunks: list[bytes], before: list[bool]) -> list[bytes]:
+    """``chunks`` with an empty read in front of each one whose flag is set."""
+    pairs = zip(chunks, before, strict=True)
+    return [piece for chunk, empty in pairs for piece in [b""] * empty + [chunk]]
+
+
+@PROPERTY
+@given(st.one_of(streams, block_streams()), st.data())
+def test_empty_reads_in_a_trickle_change_nothing(stream: bytes, data: st.DataObject) -> None:
+    """A read of no bytes, anywhere among small reads (held lines included), is nothing."""
+    chunks = data.draw(trickled(stream))
+    before = data.draw(st.lists(st.booleans(), min_size=len(chunks), max_size=len(chunks)))
+    assert through_events([*with_empty_reads(chunks, before), b""]) == reference(stream)
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+def test_an_empty_read_between_held_lines_and_a_blank_line(ending: bytes) -> None:
+    """Held lines, an empty read, then the line ending of a blank line: the event comes
+    with that read (the empty read is not taken for the end of a line)."""
+    chunks = [b"\n", b"data: x" + ending, b"", ending, b"data: y" + ending + ending]
+    expected = [ServerSentEvent(data="x"), ServerSentEvent(data="y")]
+    assert through_events(chunks) == (expected, "", None)
+    assert reads_per_event(chunks, use_events=True) == [4, 5]
+
+
 @PROPERTY
 @given(block_streams(), st.data())
 def test_feed_equals_the_reference_on_long_block_streams(
