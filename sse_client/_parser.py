@@ -314,6 +314,7 @@ class EventStreamParser:
                                     events = self._read_held()
                                     size = self._line_size
                                     assert not events  # held lines hold no blank line
+                                    fast = None if self._guarded else bytes  # (a CR last?)
                                 else:
                                     self._check_line()
                         continue

@@ -174,6 +174,8 @@ def test_events_and_feed_agree_on_the_limit(stream: bytes, data: st.DataObject, 
     chunks = data.draw(
         st.one_of(trickled(stream), split_points(stream).map(lambda p: cut(stream, p)))
     )
+    before = data.draw(st.lists(st.booleans(), min_size=len(chunks), max_size=len(chunks)))
+    chunks = with_empty_reads(chunks, before)
     assert until_too_large(chunks, limit, use_events=True) == until_too_large(
         chunks, limit, use_events=False
     )
@@ -188,6 +190,15 @@ def test_events_and_feed_agree_on_the_state_at_the_limit() -> None:
     chunks = [b"id: 5\nretry: 12\n" + b"x" * 15, b"x\n"]  # held: no blank line in it
     for use_events in (True, False):
         assert until_too_large(chunks, 10, use_events=use_events) == ([], True, "", 0.012)
+
+
+def test_held_lines_read_at_the_limit_then_the_lf_of_their_last_crlf() -> None:
+    """Held lines ending with CR, read when a later (here empty) read is measured: the
+    LF that starts the next read is still the second half of that CRLF."""
+    chunks = [b"\n", b"retry: 5\r", b"", b"\ndata: a\r\n", b"\r\n"]
+    expected = ([ServerSentEvent(data="a", retry=5)], False, "", 0.005)
+    for use_events in (True, False):
+        assert until_too_large(chunks, 8, use_events=use_events) == expected
 
 
 def test_held_lines_then_a_trickle_measure_the_unfinished_line_once() -> None:
