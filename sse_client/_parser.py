@@ -135,16 +135,18 @@ _COMMON: Final = (
     rf"data{{}} ?{_P}([^\n]*{_P})\n\n+{_P}"
 )
 _OTHER: Final = rf"|((?:[^\n]+{_P}\n)+{_P}\n*{_P})"
-_scan_blocks = re.compile(_COMMON.format(":") + _OTHER).findall
-# The same, taking a second common block in the match when one follows (its ":" group
-# tells whether it did): each match has a fixed cost in the re engine (in CPython 3.11
-# a malloc and a free, among others) larger than that of five more groups. At the
-# text's end, "\Z" spares the engine trying one. The groups cost about half a match
-# when there is no second block, so this is for long texts.
+# Each match has a fixed cost in the re engine (in CPython 3.11 a malloc and a free,
+# among others) larger than that of five more groups. So a match takes a second common
+# block when one follows (its ":" group tells whether it did); at the text's end, "\Z"
+# spares the engine trying one.
 _scan_pairs = re.compile(
     _COMMON.format(":") + r"(?:\Z|" + _COMMON.format("(:)") + "|)" + _OTHER
 ).findall
-#: Texts to scan at least this long (characters, about four small events) go in pairs.
+# One common block at the start of a text (the last group is "" if it ends the text).
+# A short text often holds one event, and a match of one costs less than a findall.
+_match_block = re.compile(_COMMON.format(":") + r"(?:(\Z)|)").match
+#: Texts to scan shorter than this (characters, about four small events) try
+#: _match_block first.
 _PAIRS_AT: Final = 512
 
 
@@ -287,6 +289,7 @@ class EventStreamParser:
         feed = self.feed
         complete = self._complete_lines
         may_end_block = self._may_end_block
+        mid_line = self._mid_line
         line = self._line
         limited = self._limit is not None
         limit = self._line_limit
@@ -300,7 +303,7 @@ class EventStreamParser:
         size = self._line_size  # bytes in `line`, held lines included (if limited)
         try:
             for chunk in chunks:
-                if type(chunk) is fast:
+                if chunk.__class__ is fast:  # (cheaper than type() in Python 3.11)
                     if 10 not in chunk and 13 not in chunk:
                         # No line ending (a trickle): feed()'s constant work, in locals.
                         # (line.append, not a bound method: Python 3.11 runs it inline.)
@@ -318,8 +321,20 @@ class EventStreamParser:
                                 else:
                                     self._check_line()
                         continue
-                    if held < hold and len(chunk) < _HOLD_BYTES and not may_end_block(chunk):
-                        # No blank line can be here: hold these lines for the next read.
+                    if (
+                        held < hold
+                        and len(chunk) < _HOLD_BYTES
+                        and (
+                            # No blank line can be here (two line endings in a row, but
+                            # CR LF): LF only, no LF LF, and none across the last read's end.
+                            # (partition takes one argument, so Python calls it faster than
+                            # count or find; `in` would first try to read b"\n\n" as an int.)
+                            (not chunk.partition(b"\n\n")[1] and (chunk[0] != 10 or mid_line()))
+                            if 13 not in chunk
+                            else not may_end_block(chunk)
+                        )
+                    ):
+                        # Hold these lines for the next read.
                         line.append(chunk)
                         size += len(chunk)
                         held += 1
@@ -350,26 +365,30 @@ class EventStreamParser:
         self.close()
 
     def _may_end_block(self, chunk: bytes) -> bool:
-        """Could ``chunk``, read after the bytes in the unfinished line, hold a blank line?
+        """Could ``chunk`` (which holds a CR), read after the bytes in the unfinished
+        line, hold a blank line?
 
         Two line endings in a row make a blank line, except CR then LF. This errs on
         the side of yes (a CRLF cut between reads counts as maybe).
         """
-        # Inside the chunk. (bytes.find and count, not `in`: with a bytes operand, `in`
-        # first tries to read it as an int, and the exception it discards costs more.)
-        if 13 not in chunk:  # LF only, the common case: is there a second LF?
-            if chunk.count(10) > 1:
-                return True
-        elif chunk.find(b"\r\r") >= 0 or chunk.find(b"\n\n") >= 0 or chunk.find(b"\n\r") >= 0:
+        # Inside the chunk. (bytes.find, not `in`: with a bytes operand, `in` first
+        # tries to read it as an int, and the exception it discards costs more.)
+        if chunk.find(b"\r\r") >= 0 or chunk.find(b"\n\n") >= 0 or chunk.find(b"\n\r") >= 0:
             return True
         # Across the last read's end.
         first = chunk[0]
-        if first != 10 and first != 13:
-            return False
+        return (first == 10 or first == 13) and not self._mid_line()
+
+    def _mid_line(self) -> bool:
+        """Does the unfinished line hold bytes after the last line ending read?
+
+        (No means a line ending that comes next may end a blank line. An empty read
+        kept last errs on the side of no.)
+        """
         if not self._line:  # the last read ended with a line ending
-            return True
-        last = self._line[-1][-1:]  # (an empty read kept last: maybe)
-        return not last or last[0] == 10 or last[0] == 13
+            return False
+        last = self._line[-1]
+        return bool(last) and last[-1] != 10 and last[-1] != 13
 
     def _read_held(self) -> list[ServerSentEvent]:
         """Read the whole lines that :meth:`events` held back in the unfinished line."""
@@ -461,7 +480,49 @@ class EventStreamParser:
                     head = lf_only
                 else:
                     head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        events = self._process(str(head, "utf-8", "replace"))  # spec: P-UTF8 -- U+FFFD
+        # spec: P-UTF8 -- U+FFFD. (bytes.decode takes its arguments faster than str().)
+        if type(head) is bytes:
+            text = head.decode("utf-8", "replace")
+        else:
+            text = str(head, "utf-8", "replace")
+        # Interpret the text: whole lines, each ending in LF, from a line start.
+        events: list[Any] = []
+        length = len(text)
+        if length < _SHORT or length > self._line_limit:
+            # A line or two: cheaper line by line. Or a text longer than the limit, the
+            # only kind that can hold a line or an event over it: the line loop
+            # measures every line and every event.
+            self._run_lines(text, 0, events, False)
+        else:
+            pos = 0
+            if self._dirty or text[0] == "\n":
+                # The first lines finish the event that earlier reads left unfinished
+                # (or a blank line ends it): read them up to its blank line.
+                pos = self._run_lines(text, 0, events, True)
+            elif length < _PAIRS_AT:
+                # Short, from a clean start: often exactly one event (a read of one, or
+                # a trickle's), which one match takes for less than a findall would.
+                match = _match_block(text)
+                if match is not None:
+                    # A common block, already cut into fields by the scanner: optional
+                    # "event" and "id" lines, one "data" line, then a blank line.
+                    id1, event, id2, payload, alone = match.groups()
+                    last_id = self.last_event_id
+                    if id1 or id2:
+                        last_id = (id2 or id1)[3:]
+                        if last_id[:1] == " ":
+                            last_id = last_id[1:]  # spec: P-FIELD, F-ID, D-ID
+                    obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
+                    obj.event = event or "message"
+                    obj.data = payload
+                    obj.id = last_id
+                    obj.retry = None
+                    obj.__class__ = ServerSentEvent
+                    events.append(obj)
+                    self.last_event_id = self._id_buffer = last_id
+                    pos = length if alone is not None else match.end()
+            if pos < length:
+                self._process(text, pos, events)
         if self._line_size > self._line_limit:
             # Measured after the whole lines before it took effect, as if the stream
             # were read byte by byte (a retry: or id: before it counts).
@@ -487,25 +548,14 @@ class EventStreamParser:
 
     # -- Interpreting lines ------------------------------------------------------------
 
-    def _process(self, text: str) -> list[ServerSentEvent]:
-        """Interpret ``text``: whole lines, each ending in LF, starting at a line start."""
-        events: list[ServerSentEvent] = []
+    def _process(self, text: str, pos: int, events: list[Any]) -> None:
+        """Interpret ``text`` from ``pos``, a clean start (every buffer empty) at a line
+        start, to its end: whole lines, each ending in LF."""
+        # Its blocks up to the last blank line are scanned in C, unless they are too few
+        # to pay for it. What follows is at most one unfinished block, for the line loop
+        # (the scanner would try it as a common block, then cut it in lines, before the
+        # loop read it).
         length = len(text)
-        if length < _SHORT or length > self._line_limit:
-            # A line or two: cheaper line by line. Or a text longer than the limit, the
-            # only kind that can hold a line or an event over it: the line loop
-            # measures every line and every event.
-            self._run_lines(text, 0, events, False)
-            return events
-        pos = 0
-        if text[0] == "\n" or self._dirty:
-            # The first lines finish the event that earlier reads left unfinished (or a
-            # blank line ends it): read them up to its blank line.
-            pos = self._run_lines(text, 0, events, True)
-        # The rest starts with a clean event (every buffer empty). Its blocks up to the
-        # last blank line are scanned in C, unless they are too few to pay for it. What
-        # follows is at most one unfinished block, for the line loop (the scanner would
-        # try it as a common block, then cut it in lines, before the loop read it).
         if length - pos < _SHORT:
             stop = 0
         elif text[-2] == "\n":  # it ends with a blank line (past pos: _SHORT > 1)
@@ -514,62 +564,41 @@ class EventStreamParser:
             stop = text.rfind("\n\n", pos) + 2
         if stop >= pos + 2:
             last_id = self.last_event_id
-            if stop - pos < _PAIRS_AT:
-                # A block or a few (a trickle's event, say).
-                for id1, event, id2, data, block in _scan_blocks(text, pos, stop):
-                    if block:
-                        last_id = self._other_block(block, last_id, events)
-                        continue
-                    # A common block, already cut into fields by the scanner: optional
-                    # "event" and "id" lines, one "data" line, then a blank line.
-                    if id1 or id2:
-                        last_id = (id2 or id1)[3:]
-                        if last_id[:1] == " ":
-                            last_id = last_id[1:]  # spec: P-FIELD, F-ID, D-ID
-                    obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
-                    obj.event = event or "message"
-                    obj.data = data
-                    obj.id = last_id
-                    obj.retry = None
-                    obj.__class__ = ServerSentEvent
-                    events.append(obj)
-            else:
-                # The same, two common blocks at a time (inline: a call costs more).
-                for id1, event, id2, data, id3, event2, id4, second, data2, block in _scan_pairs(
-                    text, pos, stop
-                ):
-                    if block:
-                        last_id = self._other_block(block, last_id, events)
-                        continue
-                    if id1 or id2:
-                        last_id = (id2 or id1)[3:]
+            # Two common blocks per match (inline: a call costs more).
+            for id1, event, id2, data, id3, event2, id4, second, data2, block in _scan_pairs(
+                text, pos, stop
+            ):
+                if block:
+                    last_id = self._other_block(block, last_id, events)
+                    continue
+                if id1 or id2:
+                    last_id = (id2 or id1)[3:]
+                    if last_id[:1] == " ":
+                        last_id = last_id[1:]
+                obj: Any = _EventBuilder()
+                obj.event = event or "message"
+                obj.data = data
+                obj.id = last_id
+                obj.retry = None
+                obj.__class__ = ServerSentEvent
+                events.append(obj)
+                if second:
+                    if id3 or id4:
+                        last_id = (id4 or id3)[3:]
                         if last_id[:1] == " ":
                             last_id = last_id[1:]
                     obj = _EventBuilder()
-                    obj.event = event or "message"
-                    obj.data = data
+                    obj.event = event2 or "message"
+                    obj.data = data2
                     obj.id = last_id
                     obj.retry = None
                     obj.__class__ = ServerSentEvent
                     events.append(obj)
-                    if second:
-                        if id3 or id4:
-                            last_id = (id4 or id3)[3:]
-                            if last_id[:1] == " ":
-                                last_id = last_id[1:]
-                        obj = _EventBuilder()
-                        obj.event = event2 or "message"
-                        obj.data = data2
-                        obj.id = last_id
-                        obj.retry = None
-                        obj.__class__ = ServerSentEvent
-                        events.append(obj)
             # The last block's id is the stream's and the buffer's.
             self.last_event_id = self._id_buffer = last_id
             pos = stop
         if pos < length:
             self._run_lines(text, pos, events, False)
-        return events
 
     def _other_block(self, block: str, last_id: str, events: list[Any]) -> str:
         """Read a block the scanner did not cut (``last_id`` is the stream's so far) line
