@@ -31,6 +31,7 @@ import argparse
 import gc
 import json
 import random
+import statistics
 import sys
 import time
 import tracemalloc
@@ -191,20 +192,34 @@ class Row:
     workload: Workload
     rates: dict[str, float | None]  # events/s; None: miscounted or failed
     notes: dict[str, str]
+    # Per contestant, our speed over theirs in each round: their time / ours.
+    rounds: dict[str, list[float]]
 
     @property
     def fastest_peer(self) -> tuple[str, float]:
         rates = [(name, rate) for name, rate in self.rates.items() if name in PEERS and rate]
         return max(rates, key=lambda item: item[1]) if rates else ("-", 0.0)
 
+    def ratio(self, name: str) -> str:
+        """Our speed over ``name``'s: the median of the rounds, and their range."""
+        ratios = self.rounds.get(name)
+        if not ratios:
+            return "-"
+        if len(ratios) == 1:
+            return f"{ratios[0]:.2f}x"
+        return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+
 
 def measure(workload: Workload, repeat: int) -> Row:
-    """Each contestant's best time of ``repeat`` runs, taken in rounds.
+    """Each contestant's best time of ``repeat`` runs, taken in rounds, and the ratios.
 
     Every round runs every contestant once, in turn, so a slow spell of a shared
     machine lands on all of them alike instead of on whoever ran during it. Each round
     starts one contestant further on: who runs just before matters (a run right after
     the floor's measured up to a quarter slower), so nobody always follows the same one.
+    The ratios pair the runs of one round: the machine's speed drifts over seconds,
+    so the best times of two contestants may come from different spells of it, while
+    two runs a round apart share one.
     """
     rates: dict[str, float | None] = {}
     notes: dict[str, str] = {}
@@ -216,7 +231,7 @@ def measure(workload: Workload, repeat: int) -> Row:
     }
     if workload.name in {"llm", "llm-crlf", "openai"}:
         contestants["floor"] = floor
-    best: dict[str, float] = {}
+    order: list[str] = []
     for name, func in contestants.items():  # a warm-up run, not timed, and the count
         try:
             count = func(workload.chunks)
@@ -226,18 +241,24 @@ def measure(workload: Workload, repeat: int) -> Row:
         if count != workload.events:
             rates[name], notes[name] = None, f"miscounted: {count} of {workload.events}"
             continue
-        best[name] = float("inf")
-    order = list(best)
+        order.append(name)
+    times: dict[str, list[float]] = {name: [] for name in order}
     for _ in range(repeat):
         for name in order:
             gc.collect()
             start = time.perf_counter()
             contestants[name](workload.chunks)
-            best[name] = min(best[name], time.perf_counter() - start)
+            times[name].append(time.perf_counter() - start)
         order = order[1:] + order[:1]  # the next round starts one further on
-    for name, seconds in best.items():
-        rates[name] = workload.events / seconds
-    return Row(workload, rates, notes)
+    for name, seconds in times.items():
+        rates[name] = workload.events / min(seconds)
+    mine = times.get("sse_client", [])
+    rounds = {
+        name: [theirs / ours_ for theirs, ours_ in zip(seconds, mine, strict=True)]
+        for name, seconds in times.items()
+        if mine
+    }
+    return Row(workload, rates, notes, rounds)
 
 
 def check_ours(workload: Workload) -> None:
@@ -281,7 +302,7 @@ def _rate(rate: float) -> str:
 
 def table(rows: list[Row], markdown: bool) -> str:
     names = ["sse_client", "default limit", "feed()", *PEERS, "floor"]
-    header = ["workload", *names, "ours / fastest peer", "ours / floor"]
+    header = ["workload", *names, "ours / fastest peer, by round", "ours / floor, by round"]
     lines = []
     for row in rows:
         cells = [row.workload.name]
@@ -289,11 +310,9 @@ def table(rows: list[Row], markdown: bool) -> str:
             rate = row.rates.get(name)
             note = row.notes.get(name)
             cells.append(_rate(rate) if rate else (note or "-"))
-        ours_rate = row.rates["sse_client"] or 0.0
         peer, peer_rate = row.fastest_peer
-        cells.append(f"{ours_rate / peer_rate:.2f}x ({peer})" if peer_rate else "-")
-        floor_rate = row.rates.get("floor")
-        cells.append(f"{ours_rate / floor_rate:.2f}" if floor_rate else "-")
+        cells.append(f"{row.ratio(peer)} {peer}" if peer_rate else "-")
+        cells.append(row.ratio("floor") if row.rates.get("floor") else "-")
         lines.append(cells)
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -318,7 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     for workload in workloads(args.quick):
         check_ours(workload)
         rows.append(measure(workload, repeat))
-    print("events/s (k = thousands), best of", repeat, "runs, same bytes for every contestant\n")
+    print(
+        f"events/s (k = thousands), best of {repeat} runs, same bytes for every contestant;\n"
+        "ratios: the median of the rounds' (their time / ours), and their range\n"
+    )
     print(table(rows, args.markdown))
     short, long = (1_000, 10_000) if args.quick else (10_000, 1_000_000)
     print(
