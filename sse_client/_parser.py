@@ -26,8 +26,9 @@ per *event* (per line only in short texts and blocks of an unusual shape), never
 4. **Scan the rest in C, up to its last blank line.** One regular expression cuts the
    common block (optional ``id:``/``event:`` lines, one ``data:`` line, blank lines)
    into fields, and hands any other block over whole, to be read line by line
-   (P-FIELD ... F-OTHER); a long text goes two common blocks per match, as each match
-   has a fixed cost in the engine. Several blank lines in a row act as one: after the
+   (P-FIELD ... F-OTHER); it goes two common blocks per match, as each match has a
+   fixed cost in the engine, and a short text first tries a match of one (a read of
+   exactly one event is common). Several blank lines in a row act as one: after the
    first, the buffers are empty and the stream's last event ID already equals the
    buffer (P-BLANK, D-*). The lines of the last, unfinished block go to the line loop
    at once, so a ``retry:`` takes effect as soon as its line is read (F-RETRY); its
@@ -143,11 +144,8 @@ _scan_pairs = re.compile(
     _COMMON.format(":") + r"(?:\Z|" + _COMMON.format("(:)") + "|)" + _OTHER
 ).findall
 # One common block at the start of a text (the last group is "" if it ends the text).
-# A short text often holds one event, and a match of one costs less than a findall.
+# A read often holds exactly one event, and a match of one costs less than a findall.
 _match_block = re.compile(_COMMON.format(":") + r"(?:(\Z)|)").match
-#: Texts to scan shorter than this (characters, about four small events) try
-#: _match_block first.
-_PAIRS_AT: Final = 512
 
 
 class EventStreamParser:
@@ -499,9 +497,9 @@ class EventStreamParser:
                 # The first lines finish the event that earlier reads left unfinished
                 # (or a blank line ends it): read them up to its blank line.
                 pos = self._run_lines(text, 0, events, True)
-            elif length < _PAIRS_AT:
-                # Short, from a clean start: often exactly one event (a read of one, or
-                # a trickle's), which one match takes for less than a findall would.
+            else:
+                # From a clean start, often exactly one event (a read of one, or a
+                # trickle's), which one match takes for less than a findall would.
                 match = _match_block(text)
                 if match is not None:
                     # A common block, already cut into fields by the scanner: optional
