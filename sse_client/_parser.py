@@ -26,13 +26,13 @@ per *event* (per line only in short texts and blocks of an unusual shape), never
 4. **Scan the rest in C, up to its last blank line.** One regular expression cuts the
    common block (optional ``id:``/``event:`` lines, one ``data:`` line, blank lines)
    into fields, and hands any other block over whole, to be read line by line
-   (P-FIELD ... F-OTHER); it goes two common blocks per match, as each match has a
-   fixed cost in the engine, and a short text first tries a match of one (a read of
-   exactly one event is common). Several blank lines in a row act as one: after the
-   first, the buffers are empty and the stream's last event ID already equals the
-   buffer (P-BLANK, D-*). The lines of the last, unfinished block go to the line loop
-   at once, so a ``retry:`` takes effect as soon as its line is read (F-RETRY); its
-   buffers wait for the blank line.
+   (P-FIELD ... F-OTHER). A text from a clean start first tries a match of one common
+   block (a read of exactly one event is common); the rest goes two common blocks per
+   match, as each match has a fixed cost in the engine. Several blank lines in a row
+   act as one: after the first, the buffers are empty and the stream's last event ID
+   already equals the buffer (P-BLANK, D-*). The lines of the last, unfinished block
+   go to the line loop at once, so a ``retry:`` takes effect as soon as its line is
+   read (F-RETRY); its buffers wait for the blank line.
 5. **Measure the unfinished line last.** With ``max_event_size``, the bytes after the
    read's last line ending are measured once the whole lines before them have taken
    effect, as a byte-by-byte reading would have it.
