@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import gc
 import multiprocessing
+import statistics
 import sys
 import time
 import tracemalloc
@@ -151,17 +152,37 @@ def raw_async(url: str) -> int:
     return anyio.run(run)
 
 
-def best_time(func: Callable[[], int], repeat: int, expected: int) -> tuple[float, int]:
-    best = float("inf")
-    count = -1
+def in_rounds(
+    contestants: dict[str, tuple[Callable[[], int], int]], repeat: int
+) -> dict[str, list[float]]:
+    """Each contestant's times, one per round, after a warm-up run; every round runs
+    each contestant once.
+
+    A slow spell of a shared machine then falls on all of them alike, and each round
+    starts one contestant further on, so nobody always runs right after the same one.
+    """
+    for func, _ in contestants.values():  # a warm-up run each (imports, sockets)
+        func()
+    times: dict[str, list[float]] = {name: [] for name in contestants}
+    order = list(contestants)
     for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        count = func()
-        best = min(best, time.perf_counter() - start)
-    if count != expected:
-        raise SystemExit(f"{func!r} counted {count}, expected {expected}")
-    return best, count
+        for name in order:
+            func, expected = contestants[name]
+            gc.collect()
+            start = time.perf_counter()
+            count = func()
+            times[name].append(time.perf_counter() - start)
+            if count != expected:
+                raise SystemExit(f"{name} counted {count}, expected {expected}")
+        order = order[1:] + order[:1]
+    return times
+
+
+def by_round(values: list[float], unit: str = "") -> str:
+    """The median of one ratio's rounds, and their range."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}{unit}"
+    return f"{statistics.median(values):.2f}{unit} ({min(values):.2f}-{max(values):.2f})"
 
 
 # -- Memory ----------------------------------------------------------------------------
@@ -274,51 +295,54 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(body)
     try:
         url = server.url + "/stream"
-        rows: list[tuple[str, float]] = []
-        for name, func, expected in [
-            ("raw httpx (sync, I/O floor)", raw_sync, len(body)),
-            ("raw httpx (async, I/O floor)", raw_async, len(body)),
-            ("sse_client EventSource", ours_sync, args.events),
-            ("sse_client AsyncEventSource", ours_async, args.events),
-            ("httpx-sse (sync)", httpx_sse_sync, args.events),
-            ("httpx-sse (async)", httpx_sse_async, args.events),
-        ]:
-            seconds, _ = best_time(lambda f=func, e=expected: f(url), args.repeat, expected)  # type: ignore[misc]
-            rows.append((name, seconds))
-        timing = dict(rows)
-
         chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
 
         def parse_only() -> int:
             stream = EventStreamParser()
             return sum(len(stream.feed(chunk)) for chunk in chunks)
 
-        parse_seconds, _ = best_time(parse_only, args.repeat, args.events)
+        contestants: dict[str, tuple[Callable[[], int], int]] = {
+            name: (lambda f=func: f(url), expected)  # type: ignore[misc]
+            for name, func, expected in [
+                ("raw httpx (sync, I/O floor)", raw_sync, len(body)),
+                ("raw httpx (async, I/O floor)", raw_async, len(body)),
+                ("sse_client EventSource", ours_sync, args.events),
+                ("sse_client AsyncEventSource", ours_async, args.events),
+                ("httpx-sse (sync)", httpx_sse_sync, args.events),
+                ("httpx-sse (async)", httpx_sse_async, args.events),
+            ]
+        }
+        contestants["parse only (EventStreamParser)"] = (parse_only, args.events)
+        times = in_rounds(contestants, args.repeat)
 
-        print(f"LLM token stream over loopback: {args.events} events, {len(body)} bytes\n")
+        print(f"LLM token stream over loopback: {args.events} events, {len(body)} bytes")
+        print(f"best of {args.repeat} rounds; ratios: the median of the rounds, and their range\n")
         print(f"| {'contestant':32} | {'events/s':>12} | {'seconds':>8} |")
         print(f"| {'-' * 32} | {'-' * 12}:| {'-' * 8}:|")
-        for name, seconds in rows:
-            print(f"| {name:32} | {args.events / seconds:12,.0f} | {seconds:8.3f} |")
-        print(
-            f"| {'parse only (EventStreamParser)':32} | {args.events / parse_seconds:12,.0f} | "
-            f"{parse_seconds:8.3f} |"
-        )
+        for name, seconds in times.items():
+            best = min(seconds)
+            print(f"| {name:32} | {args.events / best:12,.0f} | {best:8.3f} |")
         print()
-        sync_ratio = timing["httpx-sse (sync)"] / timing["sse_client EventSource"]
-        async_ratio = timing["httpx-sse (async)"] / timing["sse_client AsyncEventSource"]
-        sync_budget = timing["sse_client EventSource"] / (
-            timing["raw httpx (sync, I/O floor)"] + parse_seconds
-        )
-        async_budget = timing["sse_client AsyncEventSource"] / (
-            timing["raw httpx (async, I/O floor)"] + parse_seconds
+
+        def rounds(numerator: str, *denominator: str, unit: str = "") -> str:
+            return by_round(
+                [
+                    top / sum(times[name][i] for name in denominator)
+                    for i, top in enumerate(times[numerator])
+                ],
+                unit,
+            )
+
+        ours_sync_, ours_async_ = "sse_client EventSource", "sse_client AsyncEventSource"
+        parse = "parse only (EventStreamParser)"
+        print(
+            f"ours vs httpx-sse, events/s: sync {rounds('httpx-sse (sync)', ours_sync_, unit='x')}, "
+            f"async {rounds('httpx-sse (async)', ours_async_, unit='x')} (target >= 2x)"
         )
         print(
-            f"ours vs httpx-sse, events/s: sync {sync_ratio:.2f}x, async {async_ratio:.2f}x "
-            "(target >= 2x)"
-        )
-        print(
-            f"ours / (raw I/O + parse only): sync {sync_budget:.2f}, async {async_budget:.2f} "
+            "ours / (raw I/O + parse only): "
+            f"sync {rounds(ours_sync_, 'raw httpx (sync, I/O floor)', parse)}, "
+            f"async {rounds(ours_async_, 'raw httpx (async, I/O floor)', parse)} "
             "(target <= 1.25)"
         )
 
