@@ -129,7 +129,9 @@ def _milliseconds(digits: str) -> int:
 #     The id groups keep their "id:" so that an empty id is told from a missing one.
 #   - any other block: its lines, each with its LF, then the blank lines after it,
 #     in one group.
-# It is given text that starts at a block and ends with a blank line.
+# It is given text that starts at a line and ends with a blank line; a blank line where
+# a block would start matches nothing, so findall steps over it (from a clean start,
+# where the scanner is used, a blank line changes nothing).
 # (Empty alternatives "(?:...|)" run faster in the re engine than "(?:...)?". Where
 # Python has them (3.11+), possessive quantifiers save the engine its backtracking
 # records; nothing here could backtrack into a match anyway.)
@@ -432,11 +434,11 @@ class EventStreamParser:
         """Decode and interpret the complete lines of ``data``; keep its unfinished end."""
         # Only complete lines are decoded: a line ends at an ASCII byte, never inside a
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
-        size = len(data)
         has_cr = 13 in data
         last = data[-1]
-        if last == 10 or last == 13:  # (a read of whole lines, the common case)
-            end = size
+        if last == 10 or last == 13:  # a read of whole lines, the common case
+            whole: bytes | memoryview = data
+            tail = b""
         else:
             end = data.rfind(10)
             if has_cr:
@@ -444,11 +446,10 @@ class EventStreamParser:
                 if cr > end:
                     end = cr
             end += 1
-        # The complete lines: the read itself, or a view of its start (a slice would
-        # copy the read once more before the join or the decoding copies it again).
-        whole: bytes | memoryview = data
-        if end < size:
+            # The complete lines: a view of the read's start, if long (a slice would
+            # copy the read once more before the join or the decoding copies it again).
             whole = memoryview(data)[:end] if end > _VIEW_AT else data[:end]
+            tail = data[end:]
         line = self._line
         if line:
             line.append(whole)
@@ -458,11 +459,11 @@ class EventStreamParser:
             has_cr = 13 in head  # (held lines may hold CRs)
         else:
             head = whole
-        if end == size:  # the read ends with its last line
-            self._line_size = 0
+        if tail:
+            line.append(tail)
+            self._line_size = len(tail)
         else:
-            line.append(data[end:])
-            self._line_size = size - end
+            self._line_size = 0
         if has_cr:
             # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
             # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
@@ -493,36 +494,37 @@ class EventStreamParser:
             # only kind that can hold a line or an event over it: the line loop
             # measures every line and every event.
             self._run_lines(text, 0, events, False)
-        else:
-            pos = 0
-            if self._dirty or text[0] == "\n":
-                # The first lines finish the event that earlier reads left unfinished
-                # (or a blank line ends it): read them up to its blank line.
-                pos = self._run_lines(text, 0, events, True)
-            else:
-                # From a clean start, often exactly one event (a read of one, or a
-                # trickle's), which one match takes for less than a findall would.
-                match = _match_block(text)
-                if match is not None:
-                    # A common block, already cut into fields by the scanner: optional
-                    # "event" and "id" lines, one "data" line, then a blank line.
-                    id1, event, id2, payload, alone = match.groups()
-                    last_id = self.last_event_id
-                    if id1 or id2:
-                        last_id = (id2 or id1)[3:]
-                        if last_id[:1] == " ":
-                            last_id = last_id[1:]  # spec: P-FIELD, F-ID, D-ID
-                    obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
-                    obj.event = event or "message"
-                    obj.data = payload
-                    obj.id = last_id
-                    obj.retry = None
-                    obj.__class__ = ServerSentEvent
-                    events.append(obj)
-                    self.last_event_id = self._id_buffer = last_id
-                    pos = length if alone is not None else match.end()
+        elif self._dirty:
+            # The first lines finish the event that earlier reads left unfinished: read
+            # them up to its blank line, then the rest from a clean start.
+            pos = self._run_lines(text, 0, events, True)
             if pos < length:
                 self._process(text, pos, events)
+        else:
+            # From a clean start, often exactly one event (a read of one, or a
+            # trickle's), which one match takes for less than a findall would.
+            match = _match_block(text)
+            if match is None:
+                self._process(text, 0, events)
+            else:
+                # A common block, already cut into fields by the scanner: optional
+                # "event" and "id" lines, one "data" line, then a blank line.
+                id1, event, id2, payload, alone = match.groups()
+                last_id = self.last_event_id
+                if id1 or id2:
+                    last_id = (id2 or id1)[3:]
+                    if last_id[:1] == " ":
+                        last_id = last_id[1:]  # spec: P-FIELD, F-ID, D-ID
+                obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
+                obj.event = event or "message"
+                obj.data = payload
+                obj.id = last_id
+                obj.retry = None
+                obj.__class__ = ServerSentEvent
+                events.append(obj)
+                self.last_event_id = self._id_buffer = last_id
+                if alone is None:  # more follows
+                    self._process(text, match.end(), events)
         if self._line_size > self._line_limit:
             # Measured after the whole lines before it took effect, as if the stream
             # were read byte by byte (a retry: or id: before it counts).

@@ -116,6 +116,16 @@ def test_a_common_block_then_another_kind(shape: bytes) -> None:
         assert through_feed([stream]) == reference(stream)
 
 
+@pytest.mark.parametrize("blank", [b"\n", b"\n\n\n", b"\r\n\r\n", b"\r"])
+def test_a_long_read_that_starts_with_blank_lines(blank: bytes) -> None:
+    """After a whole event, a long read opens with blank lines: from a clean start they
+    change nothing, and the blocks after them are scanned as usual."""
+    rest = blank + b"id: 7\nevent: e\ndata: b\n\n" + b"data: c\n\n" * 8 + b"retry: 5\n"
+    stream = b"data: a\n\n" + rest
+    assert through_feed([stream[: -len(rest)], rest]) == reference(stream)
+    assert through_events([stream[: -len(rest)], rest]) == reference(stream)
+
+
 @PROPERTY
 @given(st.one_of(streams, block_streams()), st.data())
 def test_events_equals_the_reference_in_any_chunking(stream: bytes, data: st.DataObject) -> None:
