@@ -248,7 +248,7 @@ class EventStreamParser:
             RuntimeError: The parser was closed.
             TypeError: A read is not bytes-like (text, say).
         """
-        if type(data) is not bytes or self._guarded:
+        if data.__class__ is not bytes or self._guarded:  # (cheaper than type())
             data = self._guard(data)
         if 10 not in data and 13 not in data:  # ints: a byte search with no conversions
             # No LF or CR here (a trickle): keep the bytes as they are, constant work.
@@ -342,8 +342,7 @@ class EventStreamParser:
                         size += len(chunk)
                         held += 1
                         continue
-                    self._line_size = size
-                    held = 0  # (complete() reads them now)
+                    held = 0  # (complete() reads them now, and sets the line's size)
                     events = complete(chunk)  # feed() without the checks done here
                 else:
                     self._line_size = size
