@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import gc
 import multiprocessing
-import statistics
 import sys
 import time
 import tracemalloc
@@ -32,6 +31,7 @@ from typing import Any
 import anyio
 import httpx
 
+from bench.bench_parser import by_round
 from bench.bench_parser import llm_body as llm_stream
 from sse_client import AsyncEventSource, EventSource, EventStreamParser
 
@@ -176,13 +176,6 @@ def in_rounds(
                 raise SystemExit(f"{name} counted {count}, expected {expected}")
         order = order[1:] + order[:1]
     return times
-
-
-def by_round(values: list[float], unit: str = "") -> str:
-    """The median of one ratio's rounds, and their range."""
-    if len(values) == 1:
-        return f"{values[0]:.2f}{unit}"
-    return f"{statistics.median(values):.2f}{unit} ({min(values):.2f}-{max(values):.2f})"
 
 
 # -- Memory ----------------------------------------------------------------------------

@@ -203,11 +203,14 @@ class Row:
     def ratio(self, name: str) -> str:
         """Our speed over ``name``'s: the median of the rounds, and their range."""
         ratios = self.rounds.get(name)
-        if not ratios:
-            return "-"
-        if len(ratios) == 1:
-            return f"{ratios[0]:.2f}x"
-        return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+        return by_round(ratios, "x") if ratios else "-"
+
+
+def by_round(values: list[float], unit: str = "") -> str:
+    """The median of a ratio's rounds, and their range."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}{unit}"
+    return f"{statistics.median(values):.2f}{unit} ({min(values):.2f}-{max(values):.2f})"
 
 
 def measure(workload: Workload, repeat: int) -> Row:
@@ -254,7 +257,7 @@ def measure(workload: Workload, repeat: int) -> Row:
         rates[name] = workload.events / min(seconds)
     mine = times.get("sse_client", [])
     rounds = {
-        name: [theirs / ours_ for theirs, ours_ in zip(seconds, mine, strict=True)]
+        name: [their / our for their, our in zip(seconds, mine, strict=True)]
         for name, seconds in times.items()
         if mine
     }
