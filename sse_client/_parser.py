@@ -330,8 +330,8 @@ class EventStreamParser:
                         and (
                             # No blank line can be here (two line endings in a row, but
                             # CR LF): LF only, no LF LF, and none across the last read's end.
-                            # (partition takes one argument, so Python calls it faster than
-                            # count or find; `in` would first try to read b"\n\n" as an int.)
+                            # (partition takes one argument, so a call costs fewer instructions
+                            # than count or find; `in` would first try b"\n\n" as an int.)
                             (not chunk.partition(b"\n\n")[1] and (chunk[0] != 10 or mid_line()))
                             if 13 not in chunk
                             else not may_end_block(chunk)
