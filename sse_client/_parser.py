@@ -11,14 +11,15 @@ per *event* (per line only in short texts and blocks of an unusual shape), never
 1. **Hold bytes until a line ends.** A read with no LF or CR is appended, as bytes,
    to the unfinished line: constant work, nothing decoded or re-copied. The stream's
    first bytes lose one BOM, even one cut across reads (P-BOM).
-2. **Rewrite line endings, then decode complete lines only.** Everything up to the last
-   LF or CR is joined; if it holds a CR, CRLF and lone CR become LF while still bytes
-   (P-EOL; with no lone CR, deleting every CR is the cheapest rewrite). A CR that ends
-   the read has already ended its line, so events it completes are dispatched now; we
-   only remember to drop one LF if the next read starts with it (P-CR-SPLIT). Nothing
-   else ends a line (P-NOSPLIT): we never call ``str.splitlines()``. Then the bytes are
-   decoded with ``"replace"`` (P-UTF8): CR, LF and the line's end are ASCII, never
-   inside a UTF-8 sequence, so decoding line by line is decoding the stream.
+2. **Decode complete lines only, and settle the line endings.** Everything up to the
+   last LF or CR is joined and decoded with ``"replace"`` (P-UTF8): CR, LF and the
+   line's end are ASCII, never inside a UTF-8 sequence, so decoding line by line is
+   decoding the stream. Where the text holds a CR, CRLF and lone CR become LF (P-EOL;
+   with no lone CR, deleting every CR is the cheapest rewrite), except in the blocks
+   of a CRLF text that step 4 scans as they came. A CR that ends the read has already
+   ended its line, so events it completes are dispatched now; we only remember to drop
+   one LF if the next read starts with it (P-CR-SPLIT). Nothing else ends a line
+   (P-NOSPLIT): we never call ``str.splitlines()``.
 3. **Read short texts, and the rest of an unfinished event, line by line.** One loop
    implements the standard's steps with the event's buffers in locals, finding each
    line end with ``str.find`` (a C memchr): a 256 KiB event arriving in 10 KiB reads
@@ -32,7 +33,11 @@ per *event* (per line only in short texts and blocks of an unusual shape), never
    act as one: after the first, the buffers are empty and the stream's last event ID
    already equals the buffer (P-BLANK, D-*). The lines of the last, unfinished block
    go to the line loop at once, so a ``retry:`` takes effect as soon as its line is
-   read (F-RETRY); its buffers wait for the blank line.
+   read (F-RETRY); its buffers wait for the blank line. A CRLF text is scanned as it
+   came, from its first CRLF blank line to its last, with a twin expression whose
+   lines end in CRLF: rewriting it would cost two passes over its bytes. A lone LF
+   inside a value it cut (a line ending of its own) sends the scanned part back to be
+   rewritten and read as above; any other block, and all after it, goes there too.
 5. **Measure the unfinished line last.** With ``max_event_size``, the bytes after the
    read's last line ending are measured once the whole lines before them have taken
    effect, as a byte-by-byte reading would have it.
@@ -80,6 +85,16 @@ _BOM: Final = b"\xef\xbb\xbf"
 
 # A CR with something after it other than LF (spec: P-EOL -- a line ending of its own).
 _lone_cr = re.compile(b"\r[^\n]").search
+
+
+def _lf(data: bytes) -> bytes:
+    """``data`` (whole lines that do not end with CR) with every CRLF and CR as LF."""
+    # Only CRLFs (every CR is one CRLF's) is the common case, and dropping every CR is
+    # the cheapest rewrite. (A search for a lone CR costs more instructions than
+    # counting the CRLFs, but about half the time.)
+    if _lone_cr(data) is None:
+        return data.replace(b"\r", b"")
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 class _LineCounter:
@@ -151,6 +166,21 @@ _scan_pairs = re.compile(
 # One common block at the start of a text (the last group is "" if it ends the text).
 # A read often holds exactly one event, and a match of one costs less than a findall.
 _match_block = re.compile(_COMMON.format(":") + r"(?:(\Z)|)").match
+
+# The same scanner for text with CRLF line endings, read as it came: rewriting them
+# first costs two passes over the bytes (a search for lone CRs, then dropping CRs),
+# and this scanner's longer lines cost less than that. Values are "[^\r]*", as fast
+# as "[^\n]*" in the re engine ("[^\r\n]*" is three times as slow): so a common block
+# holds no lone CR, but its event and data values may hold an LF, a line ending of its
+# own, which the caller checks for. Any other block, and anything after it, goes into
+# the last group, to be rewritten to LF and read as usual.
+_COMMON_CRLF: Final = (
+    rf"(?:(id:[^\r\n\0]*{_P})\r\n|)(?:event: ?{_P}([^\r]*{_P})\r\n|)"
+    rf"(?:(id:[^\r\n\0]*{_P})\r\n|)data{{}} ?{_P}([^\r]*{_P})\r\n(?:\r\n)+{_P}"
+)
+_scan_crlf_pairs = re.compile(
+    _COMMON_CRLF.format(":") + r"(?:\Z|" + _COMMON_CRLF.format("(:)") + r"|)|([\s\S]+)"
+).findall
 
 
 class EventStreamParser:
@@ -463,6 +493,7 @@ class EventStreamParser:
             self._line_size = len(tail)
         else:
             self._line_size = 0
+        events: list[Any] = []
         if has_cr:
             # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
             # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
@@ -471,22 +502,26 @@ class EventStreamParser:
                 head = bytes(head)
             if head[-1] == 13:
                 self._skip_lf = self._guarded = not self._line_size
-                head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            else:
-                # Only CRLFs (every CR is one CRLF's) is the common case, and dropping
-                # every CR is the cheapest rewrite. (A search for a lone CR costs more
-                # instructions than counting the CRLFs, but about half the time.)
-                if _lone_cr(head) is None:
-                    head = head.replace(b"\r", b"")
+                # (The last CR has nothing after it, so the search passes it over.)
+                if _lone_cr(head) is None:  # every other CR is a CRLF's
+                    head = head.replace(b"\r", b"") + b"\n"
                 else:
                     head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            elif _SHORT <= len(head) <= self._line_limit:
+                # Read as CRLF text. (Its bytes are at most the limit, so its characters
+                # are too, and no line or event in it can be over the limit.)
+                self._read_crlf(head.decode("utf-8", "replace"), events)
+                if self._line_size > self._line_limit:
+                    self._check_line()
+                return events
+            else:
+                head = _lf(head)
         # spec: P-UTF8 -- U+FFFD. (bytes.decode takes its arguments faster than str().)
         if type(head) is bytes:
             text = head.decode("utf-8", "replace")
         else:
             text = str(head, "utf-8", "replace")
         # Interpret the text: whole lines, each ending in LF, from a line start.
-        events: list[Any] = []
         length = len(text)
         if length < _SHORT or length > self._line_limit:
             # A line or two: cheaper line by line. Or a text longer than the limit, the
@@ -600,6 +635,74 @@ class EventStreamParser:
             pos = stop
         if pos < length:
             self._run_lines(text, pos, events, False)
+
+    def _read_crlf(self, text: str, events: list[Any]) -> None:
+        """Interpret ``text``: whole lines from a line start, with CRs but no CR last."""
+        # A CRLF blank line ("\r\n\r\n") ends an event, whatever comes before it: its
+        # LF ends a line, and the CRLF after it is an empty line. So the text is cut
+        # right after blank lines: the end of an event under way, read by the book;
+        # the blocks from there to the last blank line, scanned as CRLF text; then the
+        # last, unfinished block. Each piece but the middle is rewritten to LF.
+        start = 0
+        if self._dirty:
+            start = text.find("\r\n\r\n") + 4
+            if start == 3:  # no CRLF blank line: all of it by the book
+                start = len(text)
+            piece = text[:start].replace("\r\n", "\n").replace("\r", "\n")
+            pos = self._run_lines(piece, 0, events, True)
+            if pos < len(piece):  # (a blank line of another kind came first)
+                self._process(piece, pos, events)
+        stop = text.rfind("\r\n\r\n") + 4
+        if stop - start >= _SHORT:
+            count = len(events)
+            last_id = self.last_event_id
+            # Two common blocks per match, as in _process, each value checked for an
+            # LF of its own.
+            for id1, event, id2, data, id3, event2, id4, second, data2, rest in _scan_crlf_pairs(
+                text, start, stop
+            ):
+                if rest:
+                    # An uncommon block, from a clean start: it and all after it are
+                    # read by the book.
+                    self.last_event_id = self._id_buffer = last_id
+                    start = stop - len(rest)
+                    break
+                if "\n" in data or "\n" in event:
+                    # Nothing but these events has taken effect yet: drop them and read
+                    # all of it by the book.
+                    del events[count:]
+                    break
+                if id1 or id2:
+                    last_id = (id2 or id1)[3:]
+                    if last_id[:1] == " ":
+                        last_id = last_id[1:]
+                obj: Any = _EventBuilder()
+                obj.event = event or "message"
+                obj.data = data
+                obj.id = last_id
+                obj.retry = None
+                obj.__class__ = ServerSentEvent
+                events.append(obj)
+                if second:
+                    if "\n" in data2 or "\n" in event2:
+                        del events[count:]
+                        break
+                    if id3 or id4:
+                        last_id = (id4 or id3)[3:]
+                        if last_id[:1] == " ":
+                            last_id = last_id[1:]
+                    obj = _EventBuilder()
+                    obj.event = event2 or "message"
+                    obj.data = data2
+                    obj.id = last_id
+                    obj.retry = None
+                    obj.__class__ = ServerSentEvent
+                    events.append(obj)
+            else:
+                self.last_event_id = self._id_buffer = last_id
+                start = stop
+        if start < len(text):
+            self._process(text[start:].replace("\r\n", "\n").replace("\r", "\n"), 0, events)
 
     def _other_block(self, block: str, last_id: str, events: list[Any]) -> str:
         """Read a block the scanner did not cut (``last_id`` is the stream's so far) line

@@ -192,6 +192,34 @@ def block_streams(draw: st.DrawFn) -> bytes:
     return b"".join(parts)
 
 
+#: Where a CRLF stream from a careless server goes wrong: a lone CR or LF that ends a
+#: line, or that sits inside a value (so one line is two).
+STRAYS: list[bytes] = [
+    b"\r",
+    b"\n",
+    b"data: a\nb\r\n",
+    b"data: a\rb\r\n",
+    b"event: e\nid: 9\r\n",
+    b"event: e\ndata: x\r\n",
+    b"id: 4\ndata: y\r\n",
+    b"data: z\n\r\n",
+]
+
+
+@st.composite
+def crlf_block_streams(draw: st.DrawFn) -> bytes:
+    """Long CRLF streams of event blocks, with at most two strays put among their
+    lines: the cases a CRLF scanner must hand back to be read by the book."""
+    blocks = draw(
+        st.lists(st.lists(st.sampled_from(BLOCK_LINES), min_size=1, max_size=4), max_size=30)
+    )
+    lines = [line + b"\r\n" for block in blocks for line in [*block, b""]]
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        index = draw(st.integers(min_value=0, max_value=len(lines)))
+        lines.insert(index, draw(st.sampled_from(STRAYS)))
+    return b"".join(lines)
+
+
 @st.composite
 def trickled(draw: st.DrawFn, stream: bytes) -> list[bytes]:
     """``stream`` cut into pieces of 1 to 7 bytes, as a slow network delivers it."""

@@ -703,6 +703,104 @@ def test_long_reads_that_end_inside_a_line(newline: bytes) -> None:
         assert got == expected, cut_at
 
 
+def crlf_blocks(count: int, stray: bytes = b"", at: int = -1, ids: bool = False) -> bytes:
+    """``count`` CRLF blocks as an LLM stream writes them (with ``ids``, every other one
+    has an id); block ``at`` begins with ``stray`` (lines of its own, or a line that
+    ``stray`` runs into)."""
+    return b"".join(
+        (stray if i == at else b"")
+        + (b"id: %d\r\n" % i if ids and i % 2 else b"")
+        + b'event: delta\r\ndata: {"n": %d}\r\n\r\n' % i
+        for i in range(count)
+    )
+
+
+# Where a CRLF stream read as CRLF text goes wrong, and must be read by the book: a
+# lone LF inside the data or the event type (so one line is two), in the first or the
+# second block of a pair and after whole events; a lone CR; blocks of other shapes.
+CRLF_STRAYS = [
+    pytest.param(b"data: a\nb: c\r\n", id="lf-inside-data"),
+    pytest.param(b"data: a\ndata: c\r\n", id="lf-inside-data-starts-a-data-line"),
+    pytest.param(b"event: a\nid: 9\r\n", id="lf-inside-event"),
+    pytest.param(b"event: a\ndata: b\r\n\r\n", id="lf-inside-event-of-a-whole-block"),
+    pytest.param(b"data: a\rdata: b\r\n", id="lone-cr-inside-data"),
+    pytest.param(b"data: a\r\rdata: b\r\n", id="lone-cr-ends-a-block"),
+    pytest.param(b"\n", id="lone-lf-blank-line"),
+    pytest.param(b"retry: 7\r\n", id="retry-line"),
+    pytest.param(b": keep-alive\r\n\r\n", id="comment-block"),
+    pytest.param(b"id: a\0b\r\n", id="nul-in-id"),
+    pytest.param(b"id: 3\r\n", id="id-line"),
+    pytest.param(b"id:3\r\n", id="id-line-with-no-space"),
+    pytest.param(b"data: a\nb\r\n\r\n", id="lf-inside-data-of-a-common-block"),
+    pytest.param(b"event: a\nb\r\ndata: c\r\n\r\n", id="lf-inside-event-of-a-common-block"),
+]
+
+
+@pytest.mark.parametrize("stray", CRLF_STRAYS)
+@pytest.mark.parametrize("at", [0, 1, 2, 5])
+@pytest.mark.parametrize("ids", [False, True], ids=["no-ids", "ids"])
+def test_crlf_streams_with_a_stray(stray: bytes, at: int, ids: bool) -> None:
+    """A long CRLF stream with one stray (spec: P-EOL) is read as the standard says,
+    whole and cut in two anywhere: its events, and the last event ID they carry."""
+    stream = crlf_blocks(8, stray, at, ids)
+    expected, last_id, retry = reference_parse(stream)
+    assert len(expected) >= 7  # the stray spoils one block at most
+    for i in range(len(stream)):
+        parser = EventStreamParser()
+        got = parser.feed(stream[:i]) + parser.feed(stream[i:])
+        assert (got, parser.last_event_id) == (expected, last_id), i
+        assert parser.reconnection_time == (None if retry is None else retry / 1000)
+
+
+@pytest.mark.parametrize(
+    ("block", "event"),
+    [
+        pytest.param(b"data: a\nb: c\r\n\r\n", E("message", "a"), id="lf-inside-data"),
+        pytest.param(b"event: a\nb\r\ndata: c\r\n\r\n", E("a", "c"), id="lf-inside-event"),
+        pytest.param(b"id: 7\r\ndata: a\nid: 8\r\n\r\n", E("message", "a", "8"), id="lf-then-id"),
+    ],
+)
+def test_crlf_block_with_a_lone_lf_inside_a_value(block: bytes, event: ServerSentEvent) -> None:
+    """A lone LF ends a line even inside a CRLF stream (spec: P-EOL), in a block whose
+    CRLF lines alone would make a common one: in either block of a scanned pair, first
+    or after whole events, the block's lines are read where that LF cuts them."""
+    for at in range(6):
+        got = EventStreamParser().feed(crlf_blocks(6, block, at))
+        want = [E("delta", f'{{"n": {i}}}', "8" if i >= at and event.id else "") for i in range(6)]
+        want.insert(at, event)
+        assert got == want, at
+
+
+def test_crlf_read_ending_with_cr() -> None:
+    """A read of CRLF lines that ends with the CR of its last CRLF: the LF that starts
+    the next read is dropped, and a lone CR before it still ends a line."""
+    for stray in (b"", b"data: a\rdata: b\r\n"):
+        stream = crlf_blocks(4, stray, 2)
+        expected = reference_parse(stream)[0]
+        parser = EventStreamParser()
+        got = parser.feed(stream[:-1])
+        assert got == expected  # the CR ended the blank line: all four are here
+        assert parser.feed(stream[-1:]) == []
+
+
+def test_crlf_read_that_continues_an_event_with_no_blank_line() -> None:
+    """A long CRLF read that neither ends the event under way nor holds a blank line is
+    read by the book: its lines join the event, and the next read dispatches it."""
+    parser = EventStreamParser()
+    assert parser.feed(b"data: a\r\n") == []
+    assert parser.feed(b"id: 3\r\ndata: " + b"b" * 80 + b"\r\n") == []
+    assert parser.feed(b"\r\n") == [E("message", "a\n" + "b" * 80, "3")]
+
+
+def test_crlf_read_crossing_the_limit_after_whole_events() -> None:
+    """A CRLF read of whole events whose unfinished last line crosses the limit raises,
+    after the lines before that line took effect (its retry and the events' id)."""
+    parser = EventStreamParser(max_event_size=100)
+    with pytest.raises(EventTooLarge):
+        parser.feed(b"retry: 12\r\nid: 4\r\n" + crlf_blocks(2) + b"data: " + b"x" * 120)
+    assert (parser.reconnection_time, parser.last_event_id) == (0.012, "4")
+
+
 def test_whole_lines_before_an_oversized_line_take_effect() -> None:
     """In the read that crosses the limit, the whole lines before the oversized one are
     interpreted first, as a byte-by-byte reading would: their retry and id count."""

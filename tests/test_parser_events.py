@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sse_client import EventStreamParser, EventTooLarge, ServerSentEvent
 
 from .reference import reference_parse
-from .strategies import block_streams, cut, split_points, streams, trickled
+from .strategies import block_streams, crlf_block_streams, cut, split_points, streams, trickled
 from .test_parser import CASES, chunkings
 
 PROPERTY = settings(max_examples=200, deadline=None)
@@ -174,6 +174,18 @@ def test_feed_equals_the_reference_on_long_block_streams(
     """Long streams of common blocks (the scanner's work), cut anywhere, through feed()."""
     chunks = cut(stream, data.draw(split_points(stream)))
     assert through_feed(chunks) == reference(stream)
+
+
+@PROPERTY
+@given(crlf_block_streams(), st.data())
+def test_feed_equals_the_reference_on_crlf_streams_with_stray_line_endings(
+    stream: bytes, data: st.DataObject
+) -> None:
+    """Long CRLF streams (read as CRLF text) with a lone CR or LF here and there, in a
+    line ending or inside a value, cut anywhere, through feed() and events()."""
+    chunks = cut(stream, data.draw(split_points(stream)))
+    assert through_feed(chunks) == reference(stream)
+    assert through_events(chunks) == reference(stream)
 
 
 @PROPERTY
