@@ -13,8 +13,16 @@ from typing import Any
 __all__ = ["ReadyState", "ServerSentEvent"]
 
 
+class _EventFields:
+    """The slots of :class:`ServerSentEvent`'s fields, in a base it shares with the
+    parser's builder of events (see ``_parser._EventBuilder``)."""
+
+    __slots__ = ("event", "data", "id", "retry")  # noqa: RUF023 -- the fields' order
+
+
+# (From Python 3.11, slots=True leaves the base's slots to it: its own __slots__ is ().)
 @dataclass(frozen=True, slots=True)
-class ServerSentEvent:
+class ServerSentEvent(_EventFields):
     """One dispatched event of an event stream.
 
     Attributes:

@@ -61,7 +61,7 @@ from itertools import chain
 from typing import Any, Final
 
 from ._errors import EventTooLarge
-from ._models import ServerSentEvent
+from ._models import ServerSentEvent, _EventFields
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "EventStreamParser"]
 
@@ -74,11 +74,11 @@ DEFAULT_MAX_EVENT_SIZE: Final = 1 << 20
 # builds this twin, which has the very same slots and no __init__ at all, fills its
 # slots, and then gives it its real class: the result is an ordinary, equal, immutable
 # ServerSentEvent. (A call to a class with no __init__ is cheaper than object.__new__.)
-class _EventBuilder:
-    __slots__ = ("event", "data", "id", "retry")  # noqa: RUF023 -- the order of ServerSentEvent's
-
-
-assert _EventBuilder.__slots__ == ServerSentEvent.__slots__
+# The twins share the base that holds the slots and add the same ones to it (none from
+# Python 3.11), so the class change finds their layouts equal at the base, without
+# comparing their __slots__: about a quarter of its cost.
+class _EventBuilder(_EventFields):
+    __slots__ = ServerSentEvent.__slots__
 
 
 _BOM: Final = b"\xef\xbb\xbf"

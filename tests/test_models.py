@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 
 import pytest
 
@@ -38,7 +39,8 @@ def test_event_is_slotted() -> None:
     """An event has no __dict__: it is small, and no stray attribute can be added."""
     event = ServerSentEvent(data="x")
     assert not hasattr(event, "__dict__")
-    assert ServerSentEvent.__slots__ == ("event", "data", "id", "retry")
+    for name in ("event", "data", "id", "retry"):
+        assert isinstance(getattr(ServerSentEvent, name), types.MemberDescriptorType)
     with pytest.raises((AttributeError, TypeError)):
         event.extra = 1  # type: ignore[attr-defined]
 
