@@ -210,6 +210,8 @@ class AsyncEventSource:
 
     async def _fill(self) -> None:
         """Connect or read until items arrive; at the end of the stream, stop iterating."""
+        if self._busy:
+            raise RuntimeError("another task is already iterating this AsyncEventSource")
         self._busy = True
         try:
             while not self._events:
@@ -219,6 +221,9 @@ class AsyncEventSource:
                     await self._connect()
                 else:
                     await self._read()
+        except Exception:
+            self._core.close()  # whatever ends iteration ends the source
+            raise
         finally:
             self._busy = False
             if self._core.closed:

@@ -31,6 +31,9 @@ WaitStrategy = Callable[[RetryCallState], float]
 
 DEFAULT_MAX_RECONNECTION_TIME: Final = 30.0  # seconds
 DEFAULT_JITTER: Final = 0.25  # a fraction of the delay, added at random
+#: The least a repeated failure waits before it doubles: a server that asks for
+#: ``retry: 0`` (or a tiny value) and keeps failing must not be reconnected in a spin.
+BACKOFF_FLOOR: Final = 0.1  # seconds
 
 
 class wait_reconnection_time(wait_base):
@@ -38,9 +41,11 @@ class wait_reconnection_time(wait_base):
 
     The base is read at each failure from ``base()`` (the server's ``retry:`` field, or
     the source's initial reconnection time), so the server's value is always the
-    floor. The n-th consecutive failure waits ``base * multiplier ** (n - 1)``, plus a
-    random ``0..jitter`` fraction of it so that many clients dropped together do not
-    return together, and never more than ``cap`` seconds.
+    floor. The first failure waits ``base``, exactly as the server asked, ``0``
+    included; the n-th consecutive one waits ``max(base, floor) * multiplier ** (n -
+    1)``, so that a tiny base still backs off. Each wait gets a random ``0..jitter``
+    fraction of itself added, so that many clients dropped together do not return
+    together, and never lasts more than ``cap`` seconds.
 
     Example:
         >>> wait = wait_reconnection_time(lambda: 3.0, cap=30.0, jitter=0.0)
@@ -53,15 +58,18 @@ class wait_reconnection_time(wait_base):
         cap: float = DEFAULT_MAX_RECONNECTION_TIME,
         multiplier: float = 2.0,
         jitter: float = DEFAULT_JITTER,
+        floor: float = BACKOFF_FLOOR,
     ) -> None:
         self.base = base
         self.cap = cap
         self.multiplier = multiplier
         self.jitter = jitter
+        self.floor = floor
 
     def __call__(self, retry_state: RetryCallState) -> float:
         exponent = min(retry_state.attempt_number - 1, 64)  # 2**64 s outlasts any cap
-        delay = min(self.cap, self.base() * self.multiplier**exponent)
+        base = self.base() if exponent == 0 else max(self.base(), self.floor)
+        delay = min(self.cap, base * self.multiplier**exponent)
         return min(self.cap, delay * (1.0 + self.jitter * random.random()))
 
 

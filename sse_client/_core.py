@@ -11,8 +11,9 @@ from __future__ import annotations
 import email.utils
 import enum
 import logging
+import re
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 import httpx
@@ -133,12 +134,12 @@ class SourceCore:
         "_on_error",
         "_on_open",
         "_on_retry",
-        "_params",
         "_reconnection_time",
         "backoff",
         "closed",
         "max_event_size",
         "method",
+        "named_url",
         "parser",
         "ready_state",
         "reconnect",
@@ -176,23 +177,35 @@ class SourceCore:
         on_close: Callable[[], object] | None,
         on_comment: Callable[[str], object] | None,
     ) -> None:
-        _check_header_value("last_event_id", last_event_id)
+        if last_event_id_header(last_event_id) is None:
+            raise ValueError(
+                "last_event_id cannot be sent as a header: it holds CR, LF, NUL or "
+                f"another control character, got {last_event_id!r}"
+            )
         if reconnection_time < 0:
             raise ValueError(f"reconnection_time must be >= 0 seconds, got {reconnection_time!r}")
-        self.url = httpx.URL(url)
         self.method = method.upper()
+        # spec: C-REQ -- resending a non-idempotent request repeats its effect, so only
+        # GET reconnects unless the user opts in (beyond spec: other methods at all).
+        self.reconnect = self.method == "GET" if reconnect is None else reconnect
+        if self.reconnect and isinstance(content, Iterator | AsyncIterator):
+            # Sent once, an iterator is empty the second time: a reconnection would send
+            # an empty body in silence.
+            raise ValueError(
+                "content is an iterator, which cannot be sent again when the source "
+                "reconnects: pass bytes or str, or reconnect=False"
+            )
+        #: The URL the user named; the origin that the user's credentials are for.
+        self.named_url = httpx.URL(url, params=params)
+        self.url = self.named_url
         self.ready_state = ReadyState.CONNECTING
         self.response: httpx.Response | None = None
         self.parser: EventStreamParser | None = None
         self.closed = False
         self._headers = headers
-        self._params = params
         self._body = {"content": content, "data": data, "json": json}
         self._last_event_id = last_event_id
         self._reconnection_time = reconnection_time
-        # spec: C-REQ -- resending a non-idempotent request repeats its effect, so only
-        # GET reconnects unless the user opts in (beyond spec: other methods at all).
-        self.reconnect = self.method == "GET" if reconnect is None else reconnect
         self.retry_statuses: Collection[int] = (
             (DEFAULT_RETRY_STATUSES if retry_statuses else ())
             if isinstance(retry_statuses, bool)
@@ -238,15 +251,16 @@ class SourceCore:
         headers.setdefault("Cache-Control", "no-cache")
         raw = [(name, value) for name, value in headers.raw if name.lower() != b"last-event-id"]
         last_event_id = self.last_event_id
-        if last_event_id:
-            # IDs are any Unicode text; on the wire they are UTF-8, as browsers send them.
-            raw.append((b"Last-Event-ID", last_event_id.encode("utf-8")))
+        value = last_event_id_header(last_event_id)
+        if value:
+            raw.append((b"Last-Event-ID", value))
+        elif value is None:
+            logger.warning("Last-Event-ID not sent: %r holds a control character", last_event_id)
         logger.debug("connecting to %s (Last-Event-ID %r)", self.url, last_event_id)
         return client.build_request(
             self.method,
             self.url,
             headers=raw,
-            params=self._params,
             timeout=self.timeout,
             **self._body,
         )
@@ -256,10 +270,7 @@ class SourceCore:
         self.response = response
         verdict = check_response(response, self.retry_statuses)
         if verdict is Verdict.OPEN:
-            # spec: C-REDIRECT -- later attempts go where the stream actually came from.
-            if response.url != self.url:
-                self.url = response.url
-                self._params = None  # they are part of the final URL now
+            self._follow_redirect(response.url)
             self.ready_state = ReadyState.OPEN  # spec: C-200
             self._delivered = False
             # spec: C-FRESH -- a new stream for the parser; the ID and retry carry over.
@@ -278,6 +289,20 @@ class SourceCore:
             logger.info("server answered 204: the stream is over")
             self.close()
         return verdict
+
+    def _follow_redirect(self, final: httpx.URL) -> None:
+        # spec: C-REDIRECT -- later attempts go where the stream actually came from, as
+        # in a browser, but only on the origin the user named. The user's headers (and
+        # the client's auth and cookies) are for that origin: across origins the
+        # client's redirect policy drops them, and a reconnection sent straight to the
+        # other origin would carry them there. So a redirect to another origin is
+        # followed again, by the client and its policy, at every attempt.
+        if _origin(final) == _origin(self.named_url):
+            self.url = final
+        elif self.url != self.named_url:
+            self.url = self.named_url
+        if final != self.url:
+            logger.info("redirected to %s; reconnections go to %s", final, self.url)
 
     def comment(self, text: str) -> None:
         """Report a comment line, in its place among the events (beyond spec)."""
@@ -344,6 +369,29 @@ class SourceCore:
             self.parser = None
 
 
-def _check_header_value(name: str, value: str) -> None:
-    if "\r" in value or "\n" in value or "\0" in value:
-        raise ValueError(f"{name} cannot contain CR, LF or NUL, got {value!r}")
+#: What a browser trims from the edges of a Last-Event-ID value (Fetch's header
+#: normalisation as Chromium applies it): tab, space, VT and FF.
+_EDGE_SPACE: Final = "\t \x0b\x0c"
+#: Characters no HTTP/1.1 header value may hold once its edges are trimmed: the C0
+#: controls but tab, and DEL. (A server's id never holds CR or LF: they end its line.)
+_UNSENDABLE: Final = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def last_event_id_header(last_event_id: str) -> bytes | None:
+    """The ``Last-Event-ID`` header value for an ID (spec: C-LASTID).
+
+    The ID itself stays verbatim; on the wire its edges lose tab, space, VT and FF, as
+    in Chromium, and the rest is UTF-8. ``b""`` means there is nothing to send; ``None``
+    that the ID holds a control character no header may carry, so none is sent.
+
+    Example:
+        >>> last_event_id_header(" 5\t"), last_event_id_header("a\x0bb")
+        (b'5', None)
+    """
+    value = last_event_id.strip(_EDGE_SPACE)
+    return None if _UNSENDABLE.search(value) else value.encode("utf-8")
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, default if url.port is None else url.port

@@ -11,7 +11,7 @@ import contextlib
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -35,6 +35,8 @@ from ._models import ReadyState, ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
 
 __all__ = ["EventSource", "iter_events"]
+
+_NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
 
 
 class EventSource:
@@ -92,6 +94,7 @@ class EventSource:
         "_events",
         "_lock",
         "_owns_client",
+        "_stream",
         "_wakeup",
     )
 
@@ -150,13 +153,16 @@ class EventSource:
             on_close=on_close,
             on_comment=on_comment,
         )
-        self._client = httpx.Client() if client is None else client
+        # Its own client keeps no idle connection: each attempt opens a socket that
+        # close() can reach (see _trace).
+        self._client = httpx.Client(limits=_NO_KEEPALIVE) if client is None else client
         self._owns_client = client is None
         self._chunks: Iterator[bytes] | None = None
         self._events: deque[ServerSentEvent | str] = deque()
         self._wakeup = threading.Event()
-        self._lock = threading.Lock()
-        self._busy = False
+        self._lock = threading.Lock()  # held while releasing
+        self._busy = threading.Lock()  # held while connecting or reading
+        self._stream: Any = None  # the network stream of the attempt under way
 
     @property
     def ready_state(self) -> ReadyState:
@@ -213,7 +219,8 @@ class EventSource:
 
     def _fill(self) -> None:
         """Connect or read until items arrive; at the end of the stream, stop iterating."""
-        self._busy = True
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError("another thread is already iterating this EventSource")
         try:
             while not self._events:
                 if self._core.closed:
@@ -222,8 +229,11 @@ class EventSource:
                     self._connect()
                 else:
                     self._read()
+        except Exception:
+            self._core.close()  # whatever ends iteration ends the source
+            raise
         finally:
-            self._busy = False
+            self._busy.release()
             if self._core.closed:
                 self._release()
 
@@ -244,18 +254,21 @@ class EventSource:
         """
         self._core.close()
         self._wakeup.set()
-        if self._busy:
+        if self._busy.locked():
             self._interrupt()
         else:
             self._release()
 
     def _connect(self) -> None:
         request = self._core.build_request(self._client)
+        request.extensions["trace"] = self._trace
+        self._stream = None
         try:
             response = self._client.send(request, stream=True, follow_redirects=True)
         except RETRYABLE_ERRORS as exc:
             self._sleep(self._core.on_failure(exc))
             return
+        self._stream = response.extensions.get("network_stream")
         verdict = self._core.on_response(response)
         if verdict is Verdict.OPEN:
             self._chunks = response.iter_bytes()
@@ -295,11 +308,18 @@ class EventSource:
         if not self._core.closed:
             self._wakeup.wait(delay)
 
+    def _trace(self, name: str, info: Mapping[str, Any]) -> None:
+        # The HTTP layer reports each step of an exchange. Keep the socket of a new
+        # connection, so that close() can wake a wait for the response's headers too.
+        if name.endswith((".connect_tcp.complete", ".start_tls.complete")):
+            self._stream = info.get("return_value")
+            if self._core.closed:  # closed while connecting: nothing to wait for
+                self._interrupt()
+
     def _interrupt(self) -> None:
         # A read blocked in another thread does not notice a closed socket; a shut down
         # one wakes it at once.
-        response = self._core.response
-        stream = None if response is None else response.extensions.get("network_stream")
+        stream = self._stream
         sock = None if stream is None else stream.get_extra_info("socket")
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):  # already closed: nothing to wake
