@@ -6,14 +6,14 @@ from sse_client's pytest plugin, which pytest loads wherever the package is inst
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 
 from sse_client import EventSource, ResponseError
 from sse_client.testing import Drop, MockSSE, Reply, SSEServer, Stream, event
 
 
-def latest_prices(url: str, client: httpx.Client | None = None) -> dict[str, float]:
+def latest_prices(url: str, client: httpx2.Client | None = None) -> dict[str, float]:
     """The code under test: collect price updates until the server ends the feed."""
     prices = {}
     with EventSource(url, client=client) as source:
@@ -37,9 +37,9 @@ def test_prices_survive_a_dropped_connection(sse_server: SSEServer) -> None:
 
 
 def test_prices_with_a_mock_transport() -> None:
-    """Without sockets: the same script through httpx.MockTransport."""
+    """Without sockets: the same script through httpx2.MockTransport."""
     handler = MockSSE(Stream(event("ACME=2", id="1", retry=10)), Reply(204))
-    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
         assert latest_prices("http://prices.test/prices", client) == {"ACME": 2.0}
 
 

@@ -8,20 +8,19 @@ gives. Every decision is the core's.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Collection, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterable, Iterator
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
 
 from ._backoff import DEFAULT_MAX_RECONNECTION_TIME, StopStrategy, WaitStrategy
 from ._core import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_RECONNECTION_TIME,
-    RETRYABLE_ERRORS,
     HeaderSource,
     SourceCore,
     StreamEnded,
@@ -30,8 +29,12 @@ from ._core import (
     response_error,
 )
 from ._errors import BODY_PREVIEW_SIZE
+from ._http import stack_of
 from ._models import ReadyState, ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
+
+if TYPE_CHECKING:
+    from ._http import URL, AsyncClient, Response
 
 __all__ = ["AsyncEventSource", "aiter_events"]
 
@@ -95,9 +98,9 @@ class AsyncEventSource:
 
     def __init__(
         self,
-        url: httpx.URL | str,
+        url: URL | str,
         *,
-        client: httpx.AsyncClient | None = None,
+        client: AsyncClient | None = None,
         method: str = "GET",
         headers: HeaderSource = None,
         params: Any = None,
@@ -116,14 +119,16 @@ class AsyncEventSource:
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
-        on_open: Callable[[httpx.Response], object] | None = None,
+        on_open: Callable[[Any], object] | None = None,
         on_error: Callable[[Exception], object] | None = None,
         on_retry: Callable[[float], object] | None = None,
         on_close: Callable[[], object] | None = None,
         on_comment: Callable[[str], object] | None = None,
     ) -> None:
+        stack = stack_of(client)
         self._core = SourceCore(
             url,
+            stack=stack,
             method=method,
             headers=headers,
             params=params,
@@ -148,7 +153,7 @@ class AsyncEventSource:
             on_close=on_close,
             on_comment=on_comment,
         )
-        self._client = httpx.AsyncClient() if client is None else client
+        self._client = stack.module.AsyncClient() if client is None else client
         self._owns_client = client is None
         self._chunks: AsyncIterator[bytes] | None = None
         self._events: deque[ServerSentEvent | str] = deque()
@@ -161,7 +166,7 @@ class AsyncEventSource:
         return self._core.ready_state
 
     @property
-    def url(self) -> httpx.URL:
+    def url(self) -> URL:
         """Where the next connection goes: after a redirect, the stream's final URL."""
         return self._core.url
 
@@ -176,7 +181,7 @@ class AsyncEventSource:
         return self._core.reconnection_time
 
     @property
-    def response(self) -> httpx.Response | None:
+    def response(self) -> Response | None:
         """The current (or last) response: its status and headers."""
         return self._core.response
 
@@ -255,7 +260,7 @@ class AsyncEventSource:
         try:
             with self._interruptible():
                 response = await self._client.send(request, stream=True, follow_redirects=True)
-        except RETRYABLE_ERRORS as exc:
+        except self._core.stack.retryable as exc:
             await self._sleep(self._core.on_failure(exc))
             return
         except _Interrupted:
@@ -280,7 +285,7 @@ class AsyncEventSource:
                 chunk = await self._chunks.__anext__()
         except StopAsyncIteration:
             await self._lose_stream(StreamEnded("the server ended the stream"))
-        except RETRYABLE_ERRORS as exc:
+        except self._core.stack.retryable as exc:
             await self._lose_stream(exc)
         except _Interrupted:
             await self._lose_stream(StreamEnded("the stream was restarted"))
@@ -333,62 +338,93 @@ class AsyncEventSource:
             await self._client.aclose()
 
 
-class _AsyncResponse(Protocol):
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Any: ...
-
-    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
-
-    async def aclose(self) -> None: ...
-
-
 async def aiter_events(
-    response: _AsyncResponse,
+    source: object,
     *,
     max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
     on_comment: Callable[[str], object] | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
-    """The events of a response you opened yourself, with no reconnection.
+    """The events of a response you opened yourself, or of any bytes, with no reconnection.
 
-    Checks the status and Content-Type first: a 204 yields nothing; anything but a 200
-    ``text/event-stream`` raises :class:`ResponseError` (with a preview of the body).
-    Works with any response that has ``aiter_bytes()`` (httpx and its forks).
+    ``source`` is an httpx2 or httpx response, an LLM SDK's async raw streaming
+    response (anything whose ``aiter_bytes()`` or ``iter_bytes()`` gives an async
+    iterator), or any async iterable (or iterable) of bytes. A response (anything with
+    ``status_code`` and ``headers`` too) is checked first: a 204 yields nothing;
+    anything but a 200 ``text/event-stream`` raises :class:`ResponseError` (with a
+    preview of the body). An iterable of bytes is parsed as it is.
 
     Raises:
         ResponseError: The response is not an event stream.
         EventTooLarge: An event or line exceeded ``max_event_size``.
+        TypeError: ``source`` is none of the above.
 
     Example:
         >>> async with client.stream("POST", url, json=payload) as response:  # doctest: +SKIP
         ...     async for event in aiter_events(response):
         ...         print(event.data)
     """
-    verdict = check_response(response)
-    if verdict is Verdict.END:
-        return
-    if verdict is not Verdict.OPEN:
-        preview = await _read_preview(response)
-        await response.aclose()
-        raise response_error(response, preview)
+    chunks = await _open(source)
     parser = EventStreamParser(max_event_size=max_event_size, on_comment=on_comment)
-    async for chunk in response.aiter_bytes():
+    async for chunk in chunks:
         for event in parser.feed(chunk):
             yield event
     parser.close()
 
 
-async def _read_preview(response: _AsyncResponse) -> bytes:
+async def _open(source: Any) -> AsyncIterator[bytes]:
+    aiter_bytes = getattr(source, "aiter_bytes", None) or getattr(source, "iter_bytes", None)
+    if aiter_bytes is None:
+        if isinstance(source, AsyncIterable):
+            return aiter(source)
+        if isinstance(source, Iterable) and not isinstance(source, str | bytes):
+            return _from_iterable(source)
+        raise TypeError(
+            "expected a response (httpx2, httpx or an SDK's raw response) or an async "
+            f"iterable of bytes, got {type(source).__name__}"
+        )
+    if hasattr(source, "status_code") and hasattr(source, "headers"):
+        verdict = check_response(source)
+        if verdict is Verdict.END:
+            return _from_iterable(())
+        if verdict is not Verdict.OPEN:
+            preview = await _read_preview(source)
+            await _close(source)
+            raise response_error(source, preview)
+    chunks = aiter_bytes()
+    if not isinstance(chunks, AsyncIterator):
+        _close_iterator_now(chunks)
+        raise TypeError(f"{type(source).__name__} gives a blocking iterator: use iter_events()")
+    return chunks
+
+
+async def _from_iterable(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+async def _close(response: Any) -> None:
+    # httpx's responses close with aclose(); the SDKs' async ones with an async close().
+    close = getattr(response, "aclose", None) or response.close
+    result = close()
+    if inspect.isawaitable(result):
+        await result
+
+
+def _close_iterator_now(chunks: object) -> None:
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+
+
+async def _read_preview(response: Any) -> bytes:
     preview = b""
-    chunks = response.aiter_bytes()
+    chunks = (getattr(response, "aiter_bytes", None) or response.iter_bytes)()
     try:
         async for chunk in chunks:
             preview += chunk
             if len(preview) >= BODY_PREVIEW_SIZE:
                 break
-    except (httpx.HTTPError, httpx.StreamError):
+    except Exception:
         pass  # the preview is a courtesy; the status already says what went wrong
     finally:
         await _close_iterator(chunks)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TextIO
 
-import httpx
+import httpx2
 
 from . import EventSource
 from ._errors import SSEError
@@ -206,7 +206,7 @@ def format_line(event: ServerSentEvent, *, as_json: bool = False) -> str:
 class _Options:
     """What the arguments ask for, checked."""
 
-    headers: httpx.Headers
+    headers: httpx2.Headers
     method: str
     body: dict[str, Any] = field(default_factory=dict)
 
@@ -228,8 +228,8 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error("give a URL, or --demo")
     if args.url is not None:
         try:
-            url = httpx.URL(args.url)
-        except httpx.InvalidURL as exc:
+            url = httpx2.URL(args.url)
+        except httpx2.InvalidURL as exc:
             parser.error(f"invalid URL {args.url!r}: {exc}")
         if url.scheme not in ("http", "https") or not url.host:
             parser.error(f"expected an http:// or https:// URL, got {args.url!r}")
@@ -254,7 +254,7 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     method = args.method.upper() if args.method else ("POST" if body else "GET")
-    return _Options(headers=httpx.Headers(headers), method=method, body=body)
+    return _Options(headers=httpx2.Headers(headers), method=method, body=body)
 
 
 def _has_control_characters(text: str) -> bool:
@@ -307,7 +307,7 @@ class _Output:
 
     # -- The source's hooks ---------------------------------------------------------------
 
-    def on_open(self, response: httpx.Response) -> None:
+    def on_open(self, response: httpx2.Response) -> None:
         self._connected = True
         self.note(f"connected: {response.status_code} {response.reason_phrase} {response.url}")
 
@@ -361,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 return _consume(demo.url, args, options, output)
         return _consume(args.url, args, options, output)
-    except (SSEError, httpx.HTTPError) as exc:
+    except (SSEError, httpx2.HTTPError) as exc:
         output.error(_describe(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -3,7 +3,7 @@
 Rule: nothing here sends, reads or sleeps. :class:`SourceCore` decides (which request to
 send, what a response means, what the last event ID is, how long to wait before the
 next attempt); the drivers in ``_sync`` and ``_async`` only act on its answers. httpx is
-imported for its data types (``Request``, ``Response``, ``Timeout``), never to do I/O.
+builds the request with the classes of the user's HTTP stack (``_http``), never does I/O.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any, Final, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final
 
 from ._backoff import Backoff, StopStrategy, WaitStrategy
-from ._errors import BODY_PREVIEW_SIZE, ResponseError, SSEError
+from ._errors import BODY_PREVIEW_SIZE, HTTPResponse, ResponseError, SSEError
+from ._http import Stack
+
+if TYPE_CHECKING:
+    from ._http import URL, Response
 from ._models import ReadyState
 from ._parser import EventStreamParser, InlineCommentParser
 
@@ -43,17 +45,8 @@ DEFAULT_CONNECT_TIMEOUT: Final = 30.0  # seconds to connect, to send the request
 #: The statuses reconnected after when a source is given ``retry_statuses=True``.
 DEFAULT_RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 
-#: The failures after which a connection is reestablished (spec: C-REESTABLISH): the
-#: network, timeouts (the idle timeout among them) and a broken HTTP exchange, such as
-#: an incomplete chunked body. Anything else (a bad URL, too many redirects) is raised.
-RETRYABLE_ERRORS: Final = (
-    httpx.NetworkError,
-    httpx.TimeoutException,
-    httpx.RemoteProtocolError,
-    httpx.ProxyError,
-)
-
-HeadersArg = Mapping[str, str] | Sequence[tuple[str, str]] | httpx.Headers | None
+#: Request headers: a mapping, pairs, or either stack's ``Headers``.
+HeadersArg = Mapping[str, str] | Sequence[tuple[str, str]] | None
 HeaderSource = HeadersArg | Callable[[], HeadersArg]
 
 
@@ -74,15 +67,7 @@ class Verdict(enum.Enum):
     RETRY = "retry"  # a status the user asked to reconnect after
 
 
-class _Response(Protocol):
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-
-def check_response(response: _Response, retry_statuses: Collection[int] = ()) -> Verdict:
+def check_response(response: HTTPResponse, retry_statuses: Collection[int] = ()) -> Verdict:
     """Decide what a response means (spec: C-200, C-FAIL; 204 and retries beyond it)."""
     status = response.status_code
     if status == 204:
@@ -109,7 +94,7 @@ def response_error(response: Any, preview: bytes) -> ResponseError:
     return ResponseError(message, response=response, body_preview=text)
 
 
-def retry_after(response: httpx.Response) -> float:
+def retry_after(response: HTTPResponse) -> float:
     """Seconds the server asked us to wait in ``Retry-After`` (0.0 if absent or unreadable)."""
     value = response.headers.get("retry-after", "").strip()
     if value.isascii() and value.isdigit():
@@ -145,14 +130,16 @@ class SourceCore:
         "reconnect",
         "response",
         "retry_statuses",
+        "stack",
         "timeout",
         "url",
     )
 
     def __init__(
         self,
-        url: httpx.URL | str,
+        url: object,
         *,
+        stack: Stack,
         method: str,
         headers: HeaderSource,
         params: Any,
@@ -171,7 +158,7 @@ class SourceCore:
         max_event_size: int | None,
         connect_timeout: float,
         idle_timeout: float | None,
-        on_open: Callable[[httpx.Response], object] | None,
+        on_open: Callable[[Any], object] | None,
         on_error: Callable[[Exception], object] | None,
         on_retry: Callable[[float], object] | None,
         on_close: Callable[[], object] | None,
@@ -195,11 +182,12 @@ class SourceCore:
                 "content is an iterator, which cannot be sent again when the source "
                 "reconnects: pass bytes or str, or reconnect=False"
             )
+        self.stack = stack
         #: The URL the user named; the origin that the user's credentials are for.
-        self.named_url = httpx.URL(url, params=params)
-        self.url = self.named_url
+        self.named_url: URL = stack.module.URL(str(url), params=params)
+        self.url: URL = self.named_url
         self.ready_state = ReadyState.CONNECTING
-        self.response: httpx.Response | None = None
+        self.response: Response | None = None
         self.parser: EventStreamParser | None = None
         self.closed = False
         self._headers = headers
@@ -212,7 +200,7 @@ class SourceCore:
             else frozenset(retry_statuses)
         )
         self.max_event_size = max_event_size
-        self.timeout = httpx.Timeout(connect_timeout, read=idle_timeout)
+        self.timeout = stack.module.Timeout(connect_timeout, read=idle_timeout)
         self.backoff = Backoff.build(
             base=lambda: self.reconnection_time,
             cap=max_reconnection_time,
@@ -244,9 +232,10 @@ class SourceCore:
 
     # -- Decisions -----------------------------------------------------------------------
 
-    def build_request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        """The request for the next attempt (spec: C-REQ, C-LASTID)."""
-        headers = httpx.Headers(self._headers() if callable(self._headers) else self._headers)
+    def build_request(self, client: Any) -> Any:
+        """The request for the next attempt (spec: C-REQ, C-LASTID), built by ``client``."""
+        given = self._headers() if callable(self._headers) else self._headers
+        headers = self.stack.module.Headers(given)
         headers.setdefault("Accept", "text/event-stream")
         headers.setdefault("Cache-Control", "no-cache")
         raw = [(name, value) for name, value in headers.raw if name.lower() != b"last-event-id"]
@@ -265,7 +254,7 @@ class SourceCore:
             **self._body,
         )
 
-    def on_response(self, response: httpx.Response) -> Verdict:
+    def on_response(self, response: Any) -> Verdict:
         """Take a response: open the stream, or say why not."""
         self.response = response
         verdict = check_response(response, self.retry_statuses)
@@ -290,17 +279,14 @@ class SourceCore:
             self.close()
         return verdict
 
-    def _follow_redirect(self, final: httpx.URL) -> None:
+    def _follow_redirect(self, final: URL) -> None:
         # spec: C-REDIRECT -- later attempts go where the stream actually came from, as
         # in a browser, but only on the origin the user named. The user's headers (and
         # the client's auth and cookies) are for that origin: across origins the
         # client's redirect policy drops them, and a reconnection sent straight to the
         # other origin would carry them there. So a redirect to another origin is
         # followed again, by the client and its policy, at every attempt.
-        if _origin(final) == _origin(self.named_url):
-            self.url = final
-        elif self.url != self.named_url:
-            self.url = self.named_url
+        self.url = final if _origin(final) == _origin(self.named_url) else self.named_url
         if final != self.url:
             logger.info("redirected to %s; reconnections go to %s", final, self.url)
 
@@ -315,7 +301,7 @@ class SourceCore:
             self._delivered = True
             self.backoff.reset()
 
-    def on_failure(self, error: Exception, response: httpx.Response | None = None) -> float:
+    def on_failure(self, error: Exception, response: Any = None) -> float:
         """Take a failed attempt or a lost stream; return the seconds to wait (C-REESTABLISH).
 
         Raises:
@@ -392,6 +378,6 @@ def last_event_id_header(last_event_id: str) -> bytes | None:
     return None if _UNSENDABLE.search(value) else value.encode("utf-8")
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+def _origin(url: Any) -> tuple[str, str, int | None]:
     default = {"http": 80, "https": 443}.get(url.scheme)
     return url.scheme, url.host, default if url.port is None else url.port

@@ -18,15 +18,24 @@ This module imports nothing of ours.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import httpx
+from collections.abc import Mapping
+from typing import Protocol
 
 __all__ = ["EventTooLarge", "ReconnectError", "ResponseError", "SSEError"]
 
 #: How many bytes of a rejected response's body an error keeps for its message.
 BODY_PREVIEW_SIZE = 512
+
+
+class HTTPResponse(Protocol):
+    """What sse_client reads of a response: an httpx2 or httpx ``Response``, or an LLM
+    SDK's raw streaming response, which expose the same two attributes."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 class SSEError(Exception):
@@ -47,7 +56,8 @@ class ResponseError(SSEError):
     body; :attr:`response` tells what the server said.
 
     Attributes:
-        response: The response, already closed. Its status and headers are readable.
+        response: The response, already closed: your own object, whichever stack or SDK
+            it comes from (see :class:`HTTPResponse`). Its status and headers are readable.
         body_preview: Up to 512 bytes of the body, decoded leniently ("" if unread).
 
     Example:
@@ -57,7 +67,7 @@ class ResponseError(SSEError):
         ...     print(exc.response.status_code, exc.body_preview)
     """
 
-    def __init__(self, message: str, *, response: httpx.Response, body_preview: str = "") -> None:
+    def __init__(self, message: str, *, response: HTTPResponse, body_preview: str = "") -> None:
         super().__init__(message)
         self.response = response
         self.body_preview = body_preview

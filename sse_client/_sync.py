@@ -11,18 +11,15 @@ import contextlib
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ._backoff import DEFAULT_MAX_RECONNECTION_TIME, StopStrategy, WaitStrategy
 from ._core import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_RECONNECTION_TIME,
-    RETRYABLE_ERRORS,
     HeaderSource,
     SourceCore,
     StreamEnded,
@@ -31,12 +28,14 @@ from ._core import (
     response_error,
 )
 from ._errors import BODY_PREVIEW_SIZE
+from ._http import stack_of
 from ._models import ReadyState, ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
 
-__all__ = ["EventSource", "iter_events"]
+if TYPE_CHECKING:
+    from ._http import URL, Client, Response
 
-_NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
+__all__ = ["EventSource", "iter_events"]
 
 
 class EventSource:
@@ -100,9 +99,9 @@ class EventSource:
 
     def __init__(
         self,
-        url: httpx.URL | str,
+        url: URL | str,
         *,
-        client: httpx.Client | None = None,
+        client: Client | None = None,
         method: str = "GET",
         headers: HeaderSource = None,
         params: Any = None,
@@ -121,14 +120,16 @@ class EventSource:
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
-        on_open: Callable[[httpx.Response], object] | None = None,
+        on_open: Callable[[Any], object] | None = None,
         on_error: Callable[[Exception], object] | None = None,
         on_retry: Callable[[float], object] | None = None,
         on_close: Callable[[], object] | None = None,
         on_comment: Callable[[str], object] | None = None,
     ) -> None:
+        stack = stack_of(client)
         self._core = SourceCore(
             url,
+            stack=stack,
             method=method,
             headers=headers,
             params=params,
@@ -155,7 +156,8 @@ class EventSource:
         )
         # Its own client keeps no idle connection: each attempt opens a socket that
         # close() can reach (see _trace).
-        self._client = httpx.Client(limits=_NO_KEEPALIVE) if client is None else client
+        no_keepalive = stack.module.Limits(max_keepalive_connections=0)
+        self._client = stack.module.Client(limits=no_keepalive) if client is None else client
         self._owns_client = client is None
         self._chunks: Iterator[bytes] | None = None
         self._events: deque[ServerSentEvent | str] = deque()
@@ -170,7 +172,7 @@ class EventSource:
         return self._core.ready_state
 
     @property
-    def url(self) -> httpx.URL:
+    def url(self) -> URL:
         """Where the next connection goes: after a redirect, the stream's final URL."""
         return self._core.url
 
@@ -185,7 +187,7 @@ class EventSource:
         return self._core.reconnection_time
 
     @property
-    def response(self) -> httpx.Response | None:
+    def response(self) -> Response | None:
         """The current (or last) response: its status and headers."""
         return self._core.response
 
@@ -265,7 +267,7 @@ class EventSource:
         self._stream = None
         try:
             response = self._client.send(request, stream=True, follow_redirects=True)
-        except RETRYABLE_ERRORS as exc:
+        except self._core.stack.retryable as exc:
             self._sleep(self._core.on_failure(exc))
             return
         self._stream = response.extensions.get("network_stream")
@@ -288,7 +290,7 @@ class EventSource:
             chunk = next(self._chunks)
         except StopIteration:
             self._lose_stream(StreamEnded("the server ended the stream"))
-        except RETRYABLE_ERRORS as exc:
+        except self._core.stack.retryable as exc:
             self._lose_stream(exc)
         else:
             events = self._core.parser.feed(chunk)
@@ -340,53 +342,59 @@ class EventSource:
                 self._client.close()
 
 
-class _SyncResponse(Protocol):
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Any: ...
-
-    def iter_bytes(self) -> Iterator[bytes]: ...
-
-    def close(self) -> None: ...
-
-
 def iter_events(
-    response: _SyncResponse,
+    source: object,
     *,
     max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
     on_comment: Callable[[str], object] | None = None,
 ) -> Iterator[ServerSentEvent]:
-    """The events of a response you opened yourself, with no reconnection.
+    """The events of a response you opened yourself, or of any bytes, with no reconnection.
 
-    Checks the status and Content-Type first: a 204 yields nothing; anything but a 200
-    ``text/event-stream`` raises :class:`ResponseError` (with a preview of the body).
-    Works with any response that has ``iter_bytes()`` (httpx and its forks).
+    ``source`` is an httpx2 or httpx response, an LLM SDK's raw streaming response
+    (anything with ``iter_bytes()``), or any iterable of bytes. A response (anything
+    with ``status_code`` and ``headers`` too) is checked first: a 204 yields nothing;
+    anything but a 200 ``text/event-stream`` raises :class:`ResponseError` (with a
+    preview of the body). An iterable of bytes is parsed as it is.
 
     Raises:
         ResponseError: The response is not an event stream.
         EventTooLarge: An event or line exceeded ``max_event_size``.
+        TypeError: ``source`` is none of the above.
 
     Example:
-        >>> with httpx.stream("POST", url, json=payload) as response:  # doctest: +SKIP
+        >>> with httpx2.stream("POST", url, json=payload) as response:  # doctest: +SKIP
         ...     for event in iter_events(response):
         ...         print(event.data)
     """
-    verdict = check_response(response)
-    if verdict is Verdict.END:
-        return
-    if verdict is not Verdict.OPEN:
-        preview = _read_preview(response)
-        response.close()
-        raise response_error(response, preview)
+    chunks = _open(source)
     parser = EventStreamParser(max_event_size=max_event_size, on_comment=on_comment)
-    for chunk in response.iter_bytes():
+    for chunk in chunks:
         yield from parser.feed(chunk)
     parser.close()
 
 
-def _read_preview(response: _SyncResponse) -> bytes:
+def _open(source: Any) -> Iterable[bytes]:
+    iter_bytes = getattr(source, "iter_bytes", None)
+    if iter_bytes is None:
+        if isinstance(source, Iterable) and not isinstance(source, str | bytes):
+            return source
+        raise TypeError(
+            "expected a response (httpx2, httpx or an SDK's raw response) or an iterable "
+            f"of bytes, got {type(source).__name__}"
+        )
+    if hasattr(source, "status_code") and hasattr(source, "headers"):
+        verdict = check_response(source)
+        if verdict is Verdict.END:
+            return ()
+        if verdict is not Verdict.OPEN:
+            preview = _read_preview(source)
+            source.close()
+            raise response_error(source, preview)
+    chunks: Iterable[bytes] = iter_bytes()
+    return chunks
+
+
+def _read_preview(response: Any) -> bytes:
     preview = b""
     chunks = response.iter_bytes()
     try:
@@ -394,7 +402,7 @@ def _read_preview(response: _SyncResponse) -> bytes:
             preview += chunk
             if len(preview) >= BODY_PREVIEW_SIZE:
                 break
-    except (httpx.HTTPError, httpx.StreamError):
+    except Exception:
         pass  # the preview is a courtesy; the status already says what went wrong
     finally:
         _close_iterator(chunks)

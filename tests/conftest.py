@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 import pytest
 
-from .drivers import Driver, drive_async, drive_sync
+from .drivers import Driver, OnStack, drive_async, drive_sync
 
 # Loaded here rather than through its entry point, so that coverage sees the package
 # imported (see addopts in pyproject.toml).
@@ -18,7 +21,23 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return backend
 
 
-@pytest.fixture(params=["sync", "asyncio", "trio"])
+@pytest.fixture(
+    params=[
+        pytest.param((driver, stack), id=f"{driver}-{stack}")
+        for stack in ("httpx2", "httpx")
+        for driver in ("sync", "asyncio", "trio")
+    ]
+)
 def drive(request: pytest.FixtureRequest) -> Driver:
-    """Consume a source through EventSource, or AsyncEventSource on asyncio or trio."""
-    return drive_sync if request.param == "sync" else drive_async(request.param)
+    """Consume a source through EventSource, or AsyncEventSource on asyncio or trio, on
+    the default httpx2 stack or through a user's httpx client."""
+    driver, stack = request.param
+    if driver == "sync":
+        return OnStack(drive_sync, stack, is_async=False)
+    return OnStack(drive_async(driver), stack, is_async=True)
+
+
+@pytest.fixture(params=["httpx2", "httpx"])
+def http(request: pytest.FixtureRequest) -> ModuleType:
+    """The HTTP stack a test's own client comes from: httpx2 (the default) and httpx."""
+    return importlib.import_module(request.param)

@@ -2,17 +2,22 @@
 
 Tests take the ``drive`` fixture (see conftest) and call it like a function; it
 consumes a source built with the given arguments and reports what happened, so one
-test body pins the same behaviour on all three drivers.
+test body pins the same behaviour on all three drivers, and on both HTTP stacks:
+the source's own httpx2 client, and an httpx client given by the user. ``drive.http``
+is the stack's module, for the errors a test expects.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import Any, Protocol
 
 import anyio
-import httpx
+import httpx2
 
 from sse_client import AsyncEventSource, EventSource, ReadyState, ServerSentEvent
 
@@ -25,20 +30,26 @@ class Outcome:
     ready_state: ReadyState
     last_event_id: str
     reconnection_time: float
-    url: httpx.URL
+    url: Any
     errors: list[Exception] = field(default_factory=list)
     delays: list[float] = field(default_factory=list)
     opened: int = 0
     closed: int = 0
 
 
-Driver = Callable[..., Outcome]
+class Driver(Protocol):
+    """Consume a source built from the arguments; ``http`` is the stack it runs on."""
+
+    http: ModuleType
+    __name__: str
+
+    def __call__(self, url: str, **kwargs: Any) -> Outcome: ...
 
 
 def _hooks(outcome_parts: dict[str, Any]) -> dict[str, Any]:
     outcome_parts.update(errors=[], delays=[], opened=0, closed=0)
 
-    def on_open(response: httpx.Response) -> None:
+    def on_open(response: httpx2.Response) -> None:
         outcome_parts["opened"] += 1
 
     def on_close() -> None:
@@ -71,14 +82,21 @@ def drive_sync(url: str, *, limit: int | None = None, **kwargs: Any) -> Outcome:
     )
 
 
-def drive_async(backend: str) -> Driver:
+def drive_async(backend: str) -> Callable[..., Outcome]:
     """The same as :func:`drive_sync`, with AsyncEventSource on ``backend``."""
 
-    def drive(url: str, *, limit: int | None = None, **kwargs: Any) -> Outcome:
+    def drive(
+        url: str, *, limit: int | None = None, client_factory: Any = None, **kwargs: Any
+    ) -> Outcome:
         async def main() -> Outcome:
             parts: dict[str, Any] = {}
             events: list[ServerSentEvent] = []
-            async with AsyncEventSource(url, **_hooks(parts), **kwargs) as source:
+            async with contextlib.AsyncExitStack() as stack:
+                if client_factory is not None:
+                    kwargs["client"] = await stack.enter_async_context(client_factory())
+                source = await stack.enter_async_context(
+                    AsyncEventSource(url, **_hooks(parts), **kwargs)
+                )
                 async for event in source:
                     events.append(event)
                     if limit is not None and len(events) >= limit:
@@ -99,3 +117,24 @@ def drive_async(backend: str) -> Driver:
         return anyio.run(bounded, backend=backend)
 
     return drive
+
+
+class OnStack:
+    """A driver on one HTTP stack: httpx2 through the source's own client, or a user's
+    httpx client (closed after the run)."""
+
+    def __init__(self, drive: Callable[..., Outcome], stack: str, *, is_async: bool) -> None:
+        self._drive = drive
+        self._is_async = is_async
+        self.http = importlib.import_module(stack)
+        self.__name__ = drive.__name__
+
+    def __call__(self, url: str, *, limit: int | None = None, **kwargs: Any) -> Outcome:
+        if self.http.__name__ == "httpx2" or "client" in kwargs:
+            return self._drive(url, limit=limit, **kwargs)
+        if self._is_async:
+            # An async client belongs to the event loop of the run: make it there.
+            kwargs["client_factory"] = self.http.AsyncClient
+            return self._drive(url, limit=limit, **kwargs)
+        with self.http.Client() as client:
+            return self._drive(url, limit=limit, client=client, **kwargs)

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from sse_client.testing import Drop, Reply, SSEServer, Stall, Stream, event
@@ -98,18 +98,18 @@ def receiver() -> Iterator[Receiver]:
 
 
 def create(service: str, **params: Any) -> str:
-    response = httpx.post(service + "/", json=params)
+    response = httpx2.post(service + "/", json=params)
     assert response.status_code == 201, response.text
     return service + response.headers["location"]
 
 
 def delete(instance: str) -> None:
-    assert httpx.delete(instance).status_code == 204
+    assert httpx2.delete(instance).status_code == 204
 
 
 def test_status_lists_the_capabilities(service: str) -> None:
     """GET / answers with every capability the clients really have."""
-    body = httpx.get(service + "/").json()
+    body = httpx2.get(service + "/").json()
     assert set(body["capabilities"]) == {
         "comments",
         "headers",
@@ -198,7 +198,7 @@ def test_restart_reconnects_without_an_error(
         service, streamUrl=sse_server.url + "/s", callbackUrl=receiver.url, initialDelayMs=0
     )
     receiver.wait(1)
-    assert httpx.post(instance, json={"command": "restart"}).status_code == 202
+    assert httpx2.post(instance, json={"command": "restart"}).status_code == 202
     messages = receiver.wait(2)
     assert messages[1]["event"]["data"] == "Thanks"
     assert sse_server.requests[1].last_event_id == "1"
@@ -242,17 +242,17 @@ def test_delete_stops_the_stream(service: str, receiver: Receiver, sse_server: S
     delete(instance)
     time.sleep(0.1)
     assert len(sse_server.requests) == 1
-    assert httpx.delete(instance).status_code == 404
-    assert httpx.post(instance, json={"command": "restart"}).status_code == 404
+    assert httpx2.delete(instance).status_code == 404
+    assert httpx2.post(instance, json={"command": "restart"}).status_code == 404
 
 
 def test_bad_requests(service: str) -> None:
     """Bad JSON, missing URLs and unknown commands are 400."""
-    assert httpx.post(service + "/", content=b"{nope").status_code == 400
-    assert httpx.post(service + "/", json={"streamUrl": "http://x"}).status_code == 400
+    assert httpx2.post(service + "/", content=b"{nope").status_code == 400
+    assert httpx2.post(service + "/", json={"streamUrl": "http://x"}).status_code == 400
     instance = create(service, streamUrl="http://127.0.0.1:9/", callbackUrl="http://127.0.0.1:9/")
-    assert httpx.post(instance, json={"command": "dance"}).status_code == 400
-    assert httpx.get(service + "/nothing").status_code == 404
+    assert httpx2.post(instance, json={"command": "dance"}).status_code == 400
+    assert httpx2.get(service + "/nothing").status_code == 404
     delete(instance)
 
 
@@ -262,7 +262,7 @@ def test_delete_root_stops_the_service() -> None:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
-    assert httpx.delete(url).status_code == 204
+    assert httpx2.delete(url).status_code == 204
     thread.join(5)
     assert not thread.is_alive()
     server.server_close()

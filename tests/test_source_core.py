@@ -6,7 +6,7 @@ import email.utils
 import time
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from sse_client import DEFAULT_RETRY_STATUSES, EventSource
@@ -15,11 +15,11 @@ from sse_client._core import Verdict, check_response, response_error, retry_afte
 
 def response(
     status: int = 200, content_type: str | None = "text/event-stream", **headers: str
-) -> httpx.Response:
+) -> httpx2.Response:
     all_headers = dict(headers)
     if content_type is not None:
         all_headers["Content-Type"] = content_type
-    return httpx.Response(status, headers=all_headers)
+    return httpx2.Response(status, headers=all_headers)
 
 
 @pytest.mark.parametrize(
@@ -73,15 +73,15 @@ def test_response_error_messages() -> None:
     assert error.body_preview == "\ufffd"
 
 
-def requests_of(**options: Any) -> list[httpx.Request]:
+def requests_of(**options: Any) -> list[httpx2.Request]:
     """The requests a source sends to a transport that answers 204."""
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx.Response(204)
+        return httpx2.Response(204)
 
-    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
         assert list(EventSource("http://test/stream", client=client, **options)) == []
     return seen
 

@@ -11,14 +11,14 @@ import threading
 import time
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from sse_client import AsyncEventSource, EventSource, ReadyState, ResponseError, ServerSentEvent
 from sse_client.testing import Drop, Reply, Sleep, SSEServer, Stall, Stream, event
 
 
-def open_connections(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport) -> int:
+def open_connections(transport: httpx2.HTTPTransport | httpx2.AsyncHTTPTransport) -> int:
     """How many connections the client's pool still holds."""
     return len(transport._pool.connections)
 
@@ -68,8 +68,8 @@ def test_close_inside_the_loop_stops_at_once(sse_server: SSEServer) -> None:
 def test_user_client_pool_is_empty_after_close(sse_server: SSEServer) -> None:
     """A user's client is not closed by the source, and keeps no connection of it."""
     sse_server.route("/s", Stream(event("a", id="1"), event("b"), Stall()))
-    transport = httpx.HTTPTransport()
-    with httpx.Client(transport=transport) as client:
+    transport = httpx2.HTTPTransport()
+    with httpx2.Client(transport=transport) as client:
         with EventSource(sse_server.url + "/s", client=client) as source:
             for _ in source:
                 break
@@ -157,8 +157,8 @@ async def test_aclose_from_another_task_ends_a_backoff_wait(sse_server: SSEServe
 async def test_cancellation_passes_through_and_leaks_nothing(sse_server: SSEServer) -> None:
     """A cancelled task stops reading at once; the connection is released on exit."""
     sse_server.route("/s", Stream(event("a", id="1"), Stall()))
-    transport = httpx.AsyncHTTPTransport()
-    async with httpx.AsyncClient(transport=transport) as client:
+    transport = httpx2.AsyncHTTPTransport()
+    async with httpx2.AsyncClient(transport=transport) as client:
         got = []
         with anyio.move_on_after(0.3) as scope:
             async with AsyncEventSource(sse_server.url + "/s", client=client) as source:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
 from sse_client import ReadyState, ReconnectError, ResponseError, ServerSentEvent, StreamEnded
@@ -81,7 +80,7 @@ def test_reset_connection_is_reestablished(sse_server: SSEServer, drive: Driver)
     sse_server.route("/s", Stream(event("a", id="1"), Drop(reset=True)), Reply(204))
     outcome = drive(sse_server.url + "/s", **FAST)
     assert [e.data for e in outcome.events] == ["a"]
-    assert isinstance(outcome.errors[0], httpx.ReadError)
+    assert isinstance(outcome.errors[0], drive.http.ReadError)
 
 
 def test_incomplete_chunked_body_is_reestablished(sse_server: SSEServer, drive: Driver) -> None:
@@ -89,7 +88,7 @@ def test_incomplete_chunked_body_is_reestablished(sse_server: SSEServer, drive: 
     sse_server.route("/s", Stream(event("a", id="1"), Drop(), chunked=True), Reply(204))
     outcome = drive(sse_server.url + "/s", **FAST)
     assert [e.data for e in outcome.events] == ["a"]
-    assert isinstance(outcome.errors[0], httpx.RemoteProtocolError)
+    assert isinstance(outcome.errors[0], drive.http.RemoteProtocolError)
     assert sse_server.requests[1].last_event_id == "1"
 
 
@@ -193,9 +192,9 @@ def test_redirect_is_followed_and_reconnections_go_to_its_target(
 
 
 def test_redirect_loop_is_bounded(sse_server: SSEServer, drive: Driver) -> None:
-    """A redirect loop ends in httpx.TooManyRedirects, not a hang."""
+    """A redirect loop ends in TooManyRedirects, not a hang."""
     sse_server.route("/loop", Reply.redirect("/loop"))
-    with pytest.raises(httpx.TooManyRedirects):
+    with pytest.raises(drive.http.TooManyRedirects):
         drive(sse_server.url + "/loop", **FAST)
 
 
@@ -204,7 +203,7 @@ def test_idle_timeout_reestablishes_a_stalled_stream(sse_server: SSEServer, driv
     sse_server.route("/s", Stream(event("a", id="1"), Stall()), Reply(204))
     outcome = drive(sse_server.url + "/s", idle_timeout=0.2, **FAST)
     assert [e.data for e in outcome.events] == ["a"]
-    assert isinstance(outcome.errors[0], httpx.ReadTimeout)
+    assert isinstance(outcome.errors[0], drive.http.ReadTimeout)
     assert sse_server.requests[1].last_event_id == "1"
 
 
@@ -223,7 +222,7 @@ def test_refused_connection_gives_up_after_max_attempts(drive: Driver) -> None:
     with pytest.raises(ReconnectError) as info:
         drive(url + "/s", max_attempts=3, **FAST)
     assert info.value.attempts == 3
-    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert isinstance(info.value.__cause__, drive.http.ConnectError)
 
 
 def test_post_with_a_body_does_not_reconnect_by_default(
@@ -268,7 +267,7 @@ def test_network_error_is_raised_when_not_reconnecting(drive: Driver) -> None:
     """reconnect=False: a network error is raised as httpx raised it."""
     with SSEServer() as server:
         url = server.url
-    with pytest.raises(httpx.ConnectError):
+    with pytest.raises(drive.http.ConnectError):
         drive(url + "/s", reconnect=False)
 
 

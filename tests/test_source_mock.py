@@ -1,4 +1,4 @@
-"""Both clients through the user's own client: httpx.MockTransport and respx.
+"""Both clients through the user's own client, on both stacks: MockTransport and respx.
 
 Also iter_events / aiter_events over responses the user opened.
 """
@@ -6,8 +6,10 @@ Also iter_events / aiter_events over responses the user opened.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from types import ModuleType
 
 import httpx
+import httpx2
 import pytest
 import respx
 
@@ -26,7 +28,7 @@ from sse_client.testing import Drop, MockSSE, Reply, Stall, Stream, event
 URL = "http://test/stream"
 
 
-def test_mock_transport_with_named_events_and_a_drop() -> None:
+def test_mock_transport_with_named_events_and_a_drop(http: ModuleType) -> None:
     """A user's MockTransport client works; drops and 204 behave as over sockets."""
     handler = MockSSE(
         Stream(event("a", event="add", id="1"), Drop(reset=True)),
@@ -34,7 +36,7 @@ def test_mock_transport_with_named_events_and_a_drop() -> None:
         Reply(204),
     )
     errors: list[Exception] = []
-    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+    with http.Client(transport=http.MockTransport(handler)) as client:
         source = EventSource(URL, client=client, reconnection_time=0.0, on_error=errors.append)
         with source:
             events = list(source)
@@ -42,35 +44,35 @@ def test_mock_transport_with_named_events_and_a_drop() -> None:
         ServerSentEvent(event="add", data="a", id="1"),
         ServerSentEvent(data="b", id="2"),
     ]
-    assert [type(error) for error in errors] == [httpx.ReadError, httpx.ReadTimeout]
+    assert [type(error) for error in errors] == [http.ReadError, http.ReadTimeout]
     assert [r.last_event_id for r in handler.requests] == [None, "1", "2"]
     assert source.ready_state is ReadyState.CLOSED
 
 
 @pytest.mark.anyio
-async def test_async_mock_transport() -> None:
+async def test_async_mock_transport(http: ModuleType) -> None:
     """The async client over an async MockTransport, chunked drop included."""
     handler = MockSSE(
         Stream(event("a", id="1"), Drop(), chunked=True), Stream(event("b")), Reply(204)
     )
     errors: list[Exception] = []
     async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
+        http.AsyncClient(transport=http.MockTransport(handler)) as client,
         AsyncEventSource(
             URL, client=client, reconnection_time=0.0, on_error=errors.append
         ) as source,
     ):
         events = [item async for item in source]
     assert [e.data for e in events] == ["a", "b"]
-    assert [type(error) for error in errors] == [httpx.RemoteProtocolError, StreamEnded]
+    assert [type(error) for error in errors] == [http.RemoteProtocolError, StreamEnded]
 
 
 def test_respx_route() -> None:
-    """respx mocks work through the source's own client, since respx patches httpx."""
+    """respx mocks work through an httpx client given to the source (respx patches httpx)."""
     handler = MockSSE(Stream(event("hello", id="1")), Reply(204))
-    with respx.mock:
+    with respx.mock, httpx.Client() as client:
         route = respx.get(URL).mock(side_effect=handler)
-        with EventSource(URL, reconnection_time=0.0) as source:
+        with EventSource(URL, client=client, reconnection_time=0.0) as source:
             assert [e.data for e in source] == ["hello"]
         assert route.call_count == 2
     assert handler.requests[1].last_event_id == "1"
@@ -80,21 +82,22 @@ def test_respx_route() -> None:
 async def test_async_respx_route() -> None:
     """respx with the async client."""
     handler = MockSSE(Reply(500, b"oops"))
-    with respx.mock:
-        respx.post(URL).mock(side_effect=handler)
-        source = AsyncEventSource(URL, method="POST", json={"a": 1})
-        with pytest.raises(ResponseError, match="500"):
-            await source.__anext__()
-        await source.aclose()
+    async with httpx.AsyncClient() as client:
+        with respx.mock:
+            respx.post(URL).mock(side_effect=handler)
+            source = AsyncEventSource(URL, client=client, method="POST", json={"a": 1})
+            with pytest.raises(ResponseError, match="500"):
+                await source.__anext__()
+            await source.aclose()
     assert handler.requests[0].body == b'{"a":1}'
 
 
-def test_hooks_are_called_in_order() -> None:
+def test_hooks_are_called_in_order(http: ModuleType) -> None:
     """on_open, on_error, on_retry and on_close tell the lifecycle in order."""
     log: list[str] = []
     handler = MockSSE(Stream(event("a", id="1")), Reply(204))
     with (
-        httpx.Client(transport=httpx.MockTransport(handler)) as client,
+        http.Client(transport=http.MockTransport(handler)) as client,
         EventSource(
             URL,
             client=client,
@@ -111,8 +114,8 @@ def test_hooks_are_called_in_order() -> None:
 
 def stream_response(
     *chunks: bytes, status: int = 200, content_type: str = "text/event-stream"
-) -> httpx.Response:
-    return httpx.Response(status, headers={"Content-Type": content_type}, content=b"".join(chunks))
+) -> httpx2.Response:
+    return httpx2.Response(status, headers={"Content-Type": content_type}, content=b"".join(chunks))
 
 
 def test_iter_events_over_an_opened_response() -> None:
@@ -123,9 +126,9 @@ def test_iter_events_over_an_opened_response() -> None:
     assert events == [ServerSentEvent(data="a", id="1"), ServerSentEvent(data="b", id="1")]
 
 
-def test_iter_events_204_yields_nothing() -> None:
+def test_iter_events_204_yields_nothing(http: ModuleType) -> None:
     """A 204 is an empty stream."""
-    assert list(iter_events(httpx.Response(204))) == []
+    assert list(iter_events(http.Response(204))) == []
 
 
 def test_iter_events_refuses_other_responses() -> None:
@@ -182,11 +185,11 @@ def test_iter_events_duck_typed() -> None:
 
 
 @pytest.mark.anyio
-async def test_aiter_events_over_an_opened_response() -> None:
+async def test_aiter_events_over_an_opened_response(http: ModuleType) -> None:
     """aiter_events is the async twin, duck-typed too."""
     async with (
-        httpx.AsyncClient(
-            transport=httpx.MockTransport(MockSSE(Stream(event("a"), event("b"))))
+        http.AsyncClient(
+            transport=http.MockTransport(MockSSE(Stream(event("a"), event("b"))))
         ) as client,
         client.stream("GET", URL) as response,
     ):
@@ -200,12 +203,12 @@ async def test_aiter_events_over_an_opened_response() -> None:
     assert failing.closed
 
 
-def test_comments_and_events_keep_their_order_within_one_read() -> None:
+def test_comments_and_events_keep_their_order_within_one_read(http: ModuleType) -> None:
     """A comment between two events of the same read is reported between them."""
     log: list[str] = []
     handler = MockSSE(Stream(event("a") + b":between\n" + event("b") + b":after\n"), Reply(204))
     with (
-        httpx.Client(transport=httpx.MockTransport(handler)) as client,
+        http.Client(transport=http.MockTransport(handler)) as client,
         EventSource(
             URL, client=client, on_comment=lambda text: log.append(f"comment {text}")
         ) as source,
@@ -215,12 +218,12 @@ def test_comments_and_events_keep_their_order_within_one_read() -> None:
 
 
 @pytest.mark.anyio
-async def test_async_comments_and_events_keep_their_order() -> None:
+async def test_async_comments_and_events_keep_their_order(http: ModuleType) -> None:
     """The async client interleaves comments and events the same way."""
     log: list[str] = []
     handler = MockSSE(Stream(b":first\n" + event("a") + b":between\n" + event("b")), Reply(204))
     async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
+        http.AsyncClient(transport=http.MockTransport(handler)) as client,
         AsyncEventSource(
             URL, client=client, on_comment=lambda text: log.append(f"comment {text}")
         ) as source,

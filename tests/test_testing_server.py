@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from sse_client import EventSource, EventStreamParser, EventTooLarge, ServerSentEvent
@@ -30,23 +30,23 @@ from sse_client.testing import (
 pytest_plugins = ["pytester"]
 
 
-def loopback_client() -> httpx.Client:
+def loopback_client() -> httpx2.Client:
     """A client for plain HTTP on loopback: loading CA certificates would cost ~25 ms."""
-    return httpx.Client(timeout=5.0, verify=False)
+    return httpx2.Client(timeout=5.0, verify=False)
 
 
-def async_loopback_client() -> httpx.AsyncClient:
+def async_loopback_client() -> httpx2.AsyncClient:
     """The async twin of :func:`loopback_client`."""
-    return httpx.AsyncClient(timeout=5.0, verify=False)
+    return httpx2.AsyncClient(timeout=5.0, verify=False)
 
 
 @dataclass
 class Fetched:
     """What a client saw of one response: the response, its body chunks, the error."""
 
-    response: httpx.Response
+    response: httpx2.Response
     chunks: list[bytes]
-    error: httpx.TransportError | None
+    error: httpx2.TransportError | None
 
     @property
     def body(self) -> bytes:
@@ -61,24 +61,24 @@ def fetch(
     headers: dict[str, str] | None = None,
     content: bytes | Iterator[bytes] | None = None,
 ) -> Fetched:
-    """Stream one response with httpx.Client, keeping the bytes that came before an error."""
+    """Stream one response with httpx2.Client, keeping the bytes that came before an error."""
     chunks: list[bytes] = []
-    error: httpx.TransportError | None = None
+    error: httpx2.TransportError | None = None
     with (
         loopback_client() as client,
         client.stream(method, url, headers=headers, content=content) as response,
     ):
         try:
             chunks.extend(response.iter_raw())
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             error = exc
     return Fetched(response, chunks, error)
 
 
 async def afetch(url: str, *, headers: dict[str, str] | None = None) -> Fetched:
-    """Stream one response with httpx.AsyncClient (the twin of :func:`fetch`)."""
+    """Stream one response with httpx2.AsyncClient (the twin of :func:`fetch`)."""
     chunks: list[bytes] = []
-    error: httpx.TransportError | None = None
+    error: httpx2.TransportError | None = None
     async with (
         async_loopback_client() as client,
         client.stream("GET", url, headers=headers) as response,
@@ -86,14 +86,14 @@ async def afetch(url: str, *, headers: dict[str, str] | None = None) -> Fetched:
         try:
             async for chunk in response.aiter_raw():
                 chunks.append(chunk)  # noqa: PERF401 -- keep the chunks read before an error
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             error = exc
     return Fetched(response, chunks, error)
 
 
 def raw_exchange(server: SSEServer, request: bytes) -> bytes:
     """Send raw request bytes and return every byte of the answer, up to the server's close."""
-    url = httpx.URL(server.url)
+    url = httpx2.URL(server.url)
     assert url.port is not None
     received = b""
     with socket.create_connection((url.host, url.port), timeout=5.0) as sock:
@@ -180,12 +180,12 @@ def test_plain_drop_ends_the_body_after_a_partial_write(sse_server: SSEServer) -
 
 
 def test_reset_drop_is_a_read_error_after_the_bytes_sent(sse_server: SSEServer) -> None:
-    """Drop(reset=True) resets the socket: the bytes sent arrive, then httpx.ReadError."""
+    """Drop(reset=True) resets the socket: the bytes sent arrive, then httpx2.ReadError."""
     sse_server.route("/s", Stream(event("a", id="1"), b"data: par", Drop(reset=True)))
     for _ in range(5):  # the reset must never overtake the data
         fetched = fetch(sse_server.url + "/s")
         assert fetched.body == b"id: 1\ndata: a\n\ndata: par"
-        assert isinstance(fetched.error, httpx.ReadError)
+        assert isinstance(fetched.error, httpx2.ReadError)
 
 
 def test_chunked_stream_frames_every_write_as_a_chunk(sse_server: SSEServer) -> None:
@@ -209,7 +209,7 @@ def test_chunked_drop_is_an_incomplete_chunked_read(sse_server: SSEServer) -> No
     assert wire.endswith(b"\r\n\r\nf\r\nid: 1\ndata: a\n\n\r\n9\r\ndata: par\r\n10\r\n")
     fetched = fetch(sse_server.url + "/s")
     assert fetched.body == b"id: 1\ndata: a\n\ndata: par"
-    assert isinstance(fetched.error, httpx.RemoteProtocolError)
+    assert isinstance(fetched.error, httpx2.RemoteProtocolError)
     assert "incomplete chunked read" in str(fetched.error)
 
 
@@ -218,7 +218,7 @@ def test_chunked_reset_drop_is_a_read_error(sse_server: SSEServer) -> None:
     sse_server.route("/s", Stream(event("a"), Drop(reset=True), chunked=True))
     fetched = fetch(sse_server.url + "/s")
     assert fetched.body == b"data: a\n\n"
-    assert isinstance(fetched.error, httpx.ReadError)
+    assert isinstance(fetched.error, httpx2.ReadError)
 
 
 def test_stall_holds_the_stream_open_and_close_ends_it_at_once() -> None:
@@ -325,7 +325,7 @@ def test_redirect_status_can_be_chosen(sse_server: SSEServer) -> None:
 def test_redirect_loop_exhausts_the_clients_redirects(sse_server: SSEServer) -> None:
     """A route redirecting to itself is a redirect loop."""
     sse_server.route("/loop", Reply.redirect("/loop"))
-    with loopback_client() as client, pytest.raises(httpx.TooManyRedirects):
+    with loopback_client() as client, pytest.raises(httpx2.TooManyRedirects):
         client.get(sse_server.url + "/loop", follow_redirects=True)
     assert len(sse_server.requests) == 21  # the first request and httpx's 20 redirects
 
@@ -454,7 +454,7 @@ def test_unreadable_request_body_answers_400(sse_server: SSEServer, head_and_bod
     """A request body the server cannot frame gets 400 and is not recorded."""
     sse_server.route("/s", Reply(204))
     request = b"POST /s HTTP/1.1\r\nHost: x\r\n" + head_and_body
-    url = httpx.URL(sse_server.url)
+    url = httpx2.URL(sse_server.url)
     assert url.port is not None
     with socket.create_connection((url.host, url.port), timeout=5.0) as sock:
         sock.sendall(request)
@@ -576,7 +576,7 @@ def test_closed_server_refuses_connections() -> None:
     with SSEServer() as server:
         server.route("/s", Reply(204))
         assert fetch(server.url + "/s").response.status_code == 204
-    with pytest.raises(httpx.ConnectError):
+    with pytest.raises(httpx2.ConnectError):
         fetch(server.url + "/s")
 
 
@@ -584,7 +584,7 @@ def test_server_that_never_started_closes_cleanly() -> None:
     """close() without start() releases the listening socket (no ResourceWarning)."""
     server = SSEServer()
     server.close()
-    with pytest.raises(httpx.ConnectError):
+    with pytest.raises(httpx2.ConnectError):
         fetch(server.url + "/s")
 
 
@@ -598,7 +598,7 @@ def test_entering_a_started_server_does_not_start_it_again() -> None:
 def test_client_that_connects_and_says_nothing_does_not_hold_close_up() -> None:
     """A connection still waiting for its request line is cut by close()."""
     server = SSEServer().start()
-    url = httpx.URL(server.url)
+    url = httpx2.URL(server.url)
     assert url.port is not None
     with socket.create_connection((url.host, url.port), timeout=5.0) as sock:
         deadline = time.monotonic() + 5.0
@@ -630,13 +630,13 @@ def test_package_example_runs_against_the_server() -> None:
 
 @pytest.mark.anyio
 async def test_async_client_reads_steps_exactly(sse_server: SSEServer) -> None:
-    """httpx.AsyncClient gets the bytes of every step, then the reset as a ReadError."""
+    """httpx2.AsyncClient gets the bytes of every step, then the reset as a ReadError."""
     sse_server.route(
         "/s", Stream(event("a", id="1"), Sleep(0.01), Trickle(b"data: b\n\n"), Drop(reset=True))
     )
     fetched = await afetch(sse_server.url + "/s")
     assert fetched.body == b"id: 1\ndata: a\n\ndata: b\n\n"
-    assert isinstance(fetched.error, httpx.ReadError)
+    assert isinstance(fetched.error, httpx2.ReadError)
     assert [e.data for e in parse(fetched.body)] == ["a", "b"]
 
 
@@ -646,7 +646,7 @@ async def test_async_client_sees_an_incomplete_chunked_read(sse_server: SSEServe
     sse_server.route("/s", Stream(event("a"), Drop(), chunked=True))
     fetched = await afetch(sse_server.url + "/s")
     assert fetched.body == b"data: a\n\n"
-    assert isinstance(fetched.error, httpx.RemoteProtocolError)
+    assert isinstance(fetched.error, httpx2.RemoteProtocolError)
 
 
 @pytest.mark.anyio
@@ -682,7 +682,7 @@ async def test_async_read_of_a_stall_ends_when_the_server_closes() -> None:
             await anyio.to_thread.run_sync(server.close)
             with pytest.raises(StopAsyncIteration):
                 await chunks.__anext__()
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await chunks.aclose()
 
 
 # -- The pytest plugin ------------------------------------------------------------------
@@ -700,7 +700,7 @@ def test_entry_point_provides_the_fixture_and_closes_the_server(
     """Installed, the plugin gives any project the sse_server fixture, closed after use."""
     pytester.makepyfile(
         """
-        import httpx
+        import httpx2
         import pytest
         from sse_client.testing import Reply
 
@@ -709,11 +709,11 @@ def test_entry_point_provides_the_fixture_and_closes_the_server(
         def test_uses_the_fixture(sse_server):
             servers.append(sse_server)
             sse_server.route("/s", Reply(204))
-            assert httpx.get(sse_server.url + "/s").status_code == 204
+            assert httpx2.get(sse_server.url + "/s").status_code == 204
 
         def test_the_server_was_closed():
-            with pytest.raises(httpx.ConnectError):
-                httpx.get(servers[0].url + "/s")
+            with pytest.raises(httpx2.ConnectError):
+                httpx2.get(servers[0].url + "/s")
         """
     )
     # Only this plugin matters here; the others would just slow the inner run down.

@@ -1,14 +1,16 @@
-"""Scripted endpoints without sockets: handlers for ``httpx.MockTransport`` and respx.
+"""Scripted endpoints without sockets: handlers for ``MockTransport`` and respx.
 
-Rule: the standard library and httpx only. anyio is imported when an async body sleeps
-(httpx depends on it), respx never: :func:`respx_route` only calls methods of the
-router it is given.
+The handler answers with the classes of the stack its request comes from, so it serves
+``httpx2.MockTransport`` and ``httpx.MockTransport`` alike (respx mocks httpx only).
+Rule: the standard library and the HTTP stacks only. anyio is imported when an async
+body sleeps (the stacks depend on it), respx never: :func:`respx_route` only calls
+methods of the router it is given.
 
 The steps of a :class:`Stream` mean here what they mean on :class:`SSEServer`, as far
 as a client can tell: a plain :class:`Drop` ends the body, ``Drop(reset=True)`` raises
-``httpx.ReadError``, a :class:`Drop` in a chunked stream raises
-``httpx.RemoteProtocolError`` (an incomplete chunked read). Without a socket, a
-:class:`Stall` cannot last until a read timeout, so it raises ``httpx.ReadTimeout`` at
+``ReadError``, a :class:`Drop` in a chunked stream raises
+``RemoteProtocolError`` (an incomplete chunked read). Without a socket, a
+:class:`Stall` cannot last until a read timeout, so it raises ``ReadTimeout`` at
 once, which is what a client with an idle timeout would see.
 """
 
@@ -17,14 +19,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from .._http import stack_of
 from ._script import Drop, Reply, Request, Responder, Script, Sleep, Stall, Step, Stream, Trickle
 
 if TYPE_CHECKING:
     import respx
+
+    from .._http import URL, Response
 
 __all__ = ["MockSSE", "build_response", "respx_route"]
 
@@ -32,8 +35,8 @@ __all__ = ["MockSSE", "build_response", "respx_route"]
 class MockSSE:
     """A request handler that answers from a script, like one route of :class:`SSEServer`.
 
-    Call it with an ``httpx.Request``: pass it to ``httpx.MockTransport`` (for
-    ``httpx.Client`` or ``httpx.AsyncClient``), or as a respx side effect. The first
+    Call it with a request: pass it to ``httpx2.MockTransport`` or ``httpx.MockTransport``
+    (for a blocking or an async client), or as a respx side effect. The first
     request gets the first response, and so on; after the last, the last one repeats.
     Every request is recorded, as the server records them.
 
@@ -46,7 +49,7 @@ class MockSSE:
 
     Example:
         >>> handler = MockSSE(Stream(event("hi", id="1")), Reply(204))
-        >>> client = httpx.Client(transport=httpx.MockTransport(handler))
+        >>> client = httpx2.Client(transport=httpx2.MockTransport(handler))
     """
 
     def __init__(self, *responses: Responder) -> None:
@@ -92,20 +95,20 @@ class MockSSE:
                 )
             return list(self._requests)
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: Any) -> Any:
         """Record ``request`` and answer it with the next response of the script.
 
         Args:
             request: The request the transport received (its body already read, as
-                ``httpx.MockTransport`` and respx do).
+                ``MockTransport`` and respx do), of httpx2 or httpx.
 
         Returns:
-            The response; a :class:`Stream` gives a streaming body that works with both
-            ``httpx.Client`` and ``httpx.AsyncClient``.
+            The response, of the request's stack; a :class:`Stream` gives a streaming
+            body that works with both a blocking and an async client.
 
         Example:
             >>> handler = MockSSE(Reply(204))
-            >>> handler(httpx.Request("GET", "http://test/s")).status_code
+            >>> handler(httpx2.Request("GET", "http://test/s")).status_code
             204
         """
         recorded = Request(
@@ -121,10 +124,8 @@ class MockSSE:
         return build_response(answer, request=request)
 
 
-def build_response(
-    answer: Stream | Reply, *, request: httpx.Request | None = None
-) -> httpx.Response:
-    """An ``httpx.Response`` for one scripted answer, its body streamed step by step.
+def build_response(answer: Stream | Reply, *, request: Any = None) -> Response:
+    """A response for one scripted answer, its body streamed step by step.
 
     The body is a byte stream for both sync and async iteration, made afresh each time
     it is iterated, and left unread as if it came off the network (a :class:`Reply`'s
@@ -135,6 +136,7 @@ def build_response(
         answer: A :class:`Stream` (a streamed body, steps as described in this module)
             or a :class:`Reply` (a whole body).
         request: The request the response answers, if any (``MockTransport`` sets it).
+            The response is of its stack, httpx2 or httpx; without one, of httpx2.
 
     Returns:
         The response, not yet read.
@@ -144,21 +146,25 @@ def build_response(
         >>> [e.data for e in sse_client.iter_events(response)]
         ['a', 'b']
     """
+    http = stack_of(request).module
     if isinstance(answer, Reply):
         headers = dict(answer.headers)
         if answer.status >= 200 and answer.status not in (204, 304):  # statuses without a body
             headers.setdefault("Content-Length", str(len(answer.body)))
-        stream = _StepStream((answer.body,), chunked=False)
+        stream = _stream_class(http)((answer.body,), chunked=False, http=http)
     else:
         headers = dict(answer.headers)
-        stream = _StepStream(answer.steps, chunked=answer.chunked)
+        stream = _stream_class(http)(answer.steps, chunked=answer.chunked, http=http)
     # Given as a stream, even a whole body stays unread, as it would come off the network:
     # ``iter_raw()`` works on it, and respx does not read it in advance.
-    return httpx.Response(answer.status, headers=headers, stream=stream, request=request)
+    response: Response = http.Response(
+        answer.status, headers=headers, stream=stream, request=request
+    )
+    return response
 
 
 def respx_route(
-    url: str | httpx.URL,
+    url: str | URL,
     *responses: Responder,
     method: str = "GET",
     router: respx.Router | None = None,
@@ -191,10 +197,23 @@ def respx_route(
     return handler
 
 
-class _StepStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    def __init__(self, steps: tuple[Step, ...], *, chunked: bool) -> None:
+_STREAM_CLASSES: dict[str, type[_StepStream]] = {}
+
+
+def _stream_class(http: Any) -> type[_StepStream]:
+    # A stack's Response takes only its own byte stream classes as a streamed body.
+    cls = _STREAM_CLASSES.get(http.__name__)
+    if cls is None:
+        bases = (_StepStream, http.SyncByteStream, http.AsyncByteStream)
+        cls = _STREAM_CLASSES[http.__name__] = type("_StepStream", bases, {})
+    return cls
+
+
+class _StepStream:
+    def __init__(self, steps: tuple[Step, ...], *, chunked: bool, http: Any) -> None:
         self._steps = steps
         self._chunked = chunked
+        self._http = http
 
     def __iter__(self) -> Iterator[bytes]:
         for step in self._steps:
@@ -228,11 +247,11 @@ class _StepStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         elif isinstance(step, Trickle):
             yield from (step.data[index : index + 1] for index in range(len(step.data)))
         elif isinstance(step, Stall):
-            raise httpx.ReadTimeout("the scripted stream stalled")
+            raise self._http.ReadTimeout("the scripted stream stalled")
         elif isinstance(step, Drop) and step.reset:
-            raise httpx.ReadError("the scripted stream was reset")
+            raise self._http.ReadError("the scripted stream was reset")
         else:  # a Drop in a chunked body (in a plain one, _ends() ended the body)
-            raise httpx.RemoteProtocolError(
+            raise self._http.RemoteProtocolError(
                 "peer closed connection without sending complete message body "
                 "(incomplete chunked read)"
             )
