@@ -1,12 +1,14 @@
-"""End-to-end benchmark of the clients over loopback, against httpx-sse and raw httpx.
+"""End-to-end benchmark of the clients over loopback, on httpx2 and on httpx, against
+httpx2's own ``EventSource``, httpx-sse and raw byte streaming.
 
 Run: ``python -m bench.bench_clients [--quick] [--events N] [--connections N]``.
 
 A server in a child process (so its work and memory are not ours) serves the same LLM
 token stream to every contestant over HTTP/1.1 on 127.0.0.1. Measured in one run:
 
-- events/s end to end for ``EventSource``, ``AsyncEventSource``, httpx-sse (sync and
-  async, driven as its README shows) and raw httpx byte streaming (the I/O floor);
+- events/s end to end for ``EventSource`` and ``AsyncEventSource`` on each stack,
+  ``httpx2.EventSource`` (on httpx2), httpx-sse (on httpx; sync and async, driven as
+  its README shows) and raw byte streaming on each stack (the I/O floor);
 - our client's time against (raw I/O time + our parse-only time on the same bytes);
 - memory while consuming a long stream (tracemalloc peak, short vs 10x longer stream);
 - resident memory per idle connection with many concurrent async streams, ours and
@@ -30,6 +32,7 @@ from typing import Any
 
 import anyio
 import httpx
+import httpx2
 
 from bench.bench_parser import by_round
 from bench.bench_parser import llm_body as llm_stream
@@ -90,18 +93,26 @@ class Server:
         self.process.join(5)
 
 
-# -- Contestants -----------------------------------------------------------------------
+# -- Contestants ---------------------------------------------------------------------
+# Each takes the URL and the module of its HTTP stack (httpx2 or httpx), so one run
+# measures every client on every stack it supports, through a client of that stack.
 
 
-def ours_sync(url: str) -> int:
-    with EventSource(url, reconnect=False) as source:
+def ours_sync(url: str, http: Any) -> int:
+    with (
+        http.Client(timeout=None) as client,
+        EventSource(url, client=client, reconnect=False) as source,
+    ):
         return sum(1 for _ in source)
 
 
-def ours_async(url: str) -> int:
+def ours_async(url: str, http: Any) -> int:
     async def run() -> int:
         count = 0
-        async with AsyncEventSource(url, reconnect=False) as source:
+        async with (
+            http.AsyncClient(timeout=None) as client,
+            AsyncEventSource(url, client=client, reconnect=False) as source,
+        ):
             async for _ in source:
                 count += 1
         return count
@@ -109,20 +120,20 @@ def ours_async(url: str) -> int:
     return anyio.run(run)
 
 
-def httpx_sse_sync(url: str) -> int:
+def httpx_sse_sync(url: str, http: Any) -> int:
     from httpx_sse import connect_sse
 
-    with httpx.Client(timeout=None) as client, connect_sse(client, "GET", url) as source:
+    with http.Client(timeout=None) as client, connect_sse(client, "GET", url) as source:
         return sum(1 for _ in source.iter_sse())
 
 
-def httpx_sse_async(url: str) -> int:
+def httpx_sse_async(url: str, http: Any) -> int:
     from httpx_sse import aconnect_sse
 
     async def run() -> int:
         count = 0
         async with (
-            httpx.AsyncClient(timeout=None) as client,
+            http.AsyncClient(timeout=None) as client,
             aconnect_sse(client, "GET", url) as source,
         ):
             async for _ in source.aiter_sse():
@@ -132,17 +143,37 @@ def httpx_sse_async(url: str) -> int:
     return anyio.run(run)
 
 
-def raw_sync(url: str) -> int:
+def httpx2_sse_sync(url: str, http: Any) -> int:
+    """httpx2's own SSE reading, ``httpx2.EventSource(response)``."""
+    with http.Client(timeout=None) as client, client.stream("GET", url) as response:
+        return sum(1 for _ in http.EventSource(response))
+
+
+def httpx2_sse_async(url: str, http: Any) -> int:
+    async def run() -> int:
+        count = 0
+        async with (
+            http.AsyncClient(timeout=None) as client,
+            client.stream("GET", url) as response,
+        ):
+            async for _ in http.EventSource(response):
+                count += 1
+        return count
+
+    return anyio.run(run)
+
+
+def raw_sync(url: str, http: Any) -> int:
     """The I/O floor: read every byte, parse nothing (returns bytes read)."""
-    with httpx.Client(timeout=None) as client, client.stream("GET", url) as response:
+    with http.Client(timeout=None) as client, client.stream("GET", url) as response:
         return sum(len(chunk) for chunk in response.iter_bytes())
 
 
-def raw_async(url: str) -> int:
+def raw_async(url: str, http: Any) -> int:
     async def run() -> int:
         total = 0
         async with (
-            httpx.AsyncClient(timeout=None) as client,
+            http.AsyncClient(timeout=None) as client,
             client.stream("GET", url) as response,
         ):
             async for chunk in response.aiter_bytes():
@@ -200,18 +231,20 @@ def rss_kib() -> int:
     return 0
 
 
-def idle_connections(url: str, count: int, contestant: str) -> tuple[float, float]:
+def idle_connections(url: str, count: int, contestant: str, stack: str) -> tuple[float, float]:
     """Memory per open, idle stream with ``count`` concurrent async streams.
 
     Returns (resident KiB, traced Python-heap KiB) per stream. The traced figure is
     exact (tracemalloc); resident memory also moves with the allocator's arenas.
     """
 
+    http: Any = httpx2 if stack == "httpx2" else httpx
+
     async def run() -> tuple[float, float]:
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+        limits = http.Limits(max_connections=None, max_keepalive_connections=0)
         if contestant != "ours":
             import httpx_sse  # noqa: F401 -- imported before measuring, like ours
-        async with httpx.AsyncClient(timeout=None, limits=limits) as client:
+        async with http.AsyncClient(timeout=None, limits=limits) as client:
             gc.collect()
             tracemalloc.start()
             before = rss_kib()
@@ -294,27 +327,34 @@ def main(argv: list[str] | None = None) -> int:
             stream = EventStreamParser()
             return sum(len(stream.feed(chunk)) for chunk in chunks)
 
+        entries = [
+            ("raw httpx2 (sync, I/O floor)", raw_sync, httpx2, len(body)),
+            ("raw httpx2 (async, I/O floor)", raw_async, httpx2, len(body)),
+            ("raw httpx (sync, I/O floor)", raw_sync, httpx, len(body)),
+            ("raw httpx (async, I/O floor)", raw_async, httpx, len(body)),
+            ("sse_client EventSource, httpx2", ours_sync, httpx2, args.events),
+            ("sse_client AsyncEventSource, httpx2", ours_async, httpx2, args.events),
+            ("sse_client EventSource, httpx", ours_sync, httpx, args.events),
+            ("sse_client AsyncEventSource, httpx", ours_async, httpx, args.events),
+            ("httpx2.EventSource (sync)", httpx2_sse_sync, httpx2, args.events),
+            ("httpx2.EventSource (async)", httpx2_sse_async, httpx2, args.events),
+            ("httpx-sse (sync), httpx", httpx_sse_sync, httpx, args.events),
+            ("httpx-sse (async), httpx", httpx_sse_async, httpx, args.events),
+        ]
         contestants: dict[str, tuple[Callable[[], int], int]] = {
-            name: (lambda f=func: f(url), expected)  # type: ignore[misc]
-            for name, func, expected in [
-                ("raw httpx (sync, I/O floor)", raw_sync, len(body)),
-                ("raw httpx (async, I/O floor)", raw_async, len(body)),
-                ("sse_client EventSource", ours_sync, args.events),
-                ("sse_client AsyncEventSource", ours_async, args.events),
-                ("httpx-sse (sync)", httpx_sse_sync, args.events),
-                ("httpx-sse (async)", httpx_sse_async, args.events),
-            ]
+            name: (lambda f=func, h=http: f(url, h), expected)  # type: ignore[misc]
+            for name, func, http, expected in entries
         }
         contestants["parse only (EventStreamParser)"] = (parse_only, args.events)
         times = in_rounds(contestants, args.repeat)
 
         print(f"LLM token stream over loopback: {args.events} events, {len(body)} bytes")
         print(f"best of {args.repeat} rounds; ratios: the median of the rounds, and their range\n")
-        print(f"| {'contestant':32} | {'events/s':>12} | {'seconds':>8} |")
-        print(f"| {'-' * 32} | {'-' * 12}:| {'-' * 8}:|")
+        print(f"| {'contestant':38} | {'events/s':>12} | {'seconds':>8} |")
+        print(f"| {'-' * 38} | {'-' * 12}:| {'-' * 8}:|")
         for name, seconds in times.items():
             best = min(seconds)
-            print(f"| {name:32} | {args.events / best:12,.0f} | {best:8.3f} |")
+            print(f"| {name:38} | {args.events / best:12,.0f} | {best:8.3f} |")
         print()
 
         def rounds(numerator: str, *denominator: str, unit: str = "") -> str:
@@ -326,18 +366,23 @@ def main(argv: list[str] | None = None) -> int:
                 unit,
             )
 
-        ours_sync_, ours_async_ = "sse_client EventSource", "sse_client AsyncEventSource"
         parse = "parse only (EventStreamParser)"
-        print(
-            f"ours vs httpx-sse, events/s: sync {rounds('httpx-sse (sync)', ours_sync_, unit='x')}, "
-            f"async {rounds('httpx-sse (async)', ours_async_, unit='x')} (target >= 2x)"
-        )
-        print(
-            "ours / (raw I/O + parse only): "
-            f"sync {rounds(ours_sync_, 'raw httpx (sync, I/O floor)', parse)}, "
-            f"async {rounds(ours_async_, 'raw httpx (async, I/O floor)', parse)} "
-            "(target <= 1.25)"
-        )
+        for stack, peer in (("httpx2", "httpx2.EventSource"), ("httpx", "httpx-sse")):
+            sync_, async_ = (
+                f"sse_client EventSource, {stack}",
+                f"sse_client AsyncEventSource, {stack}",
+            )
+            peer_sync, peer_async = f"{peer} (sync)", f"{peer} (async)"
+            if stack == "httpx":
+                peer_sync, peer_async = f"{peer_sync}, httpx", f"{peer_async}, httpx"
+            print(
+                f"on {stack}: ours vs {peer}, events/s: sync {rounds(peer_sync, sync_, unit='x')}, "
+                f"async {rounds(peer_async, async_, unit='x')}; "
+                "ours / (raw I/O + parse only): "
+                f"sync {rounds(sync_, f'raw {stack} (sync, I/O floor)', parse)}, "
+                f"async {rounds(async_, f'raw {stack} (async, I/O floor)', parse)} "
+                "(target <= 1.25)"
+            )
 
         short = parse_peak(llm_stream(args.events // 10))
         long = parse_peak(body)
@@ -346,15 +391,21 @@ def main(argv: list[str] | None = None) -> int:
             f"{long / 1024:.0f} KiB for {args.events} (flat: bounded by a chunk, not the stream)"
         )
 
-        ours_rss, ours_heap = in_child(idle_connections, server.url, args.connections, "ours")
-        theirs_rss, theirs_heap = in_child(
-            idle_connections, server.url, args.connections, "httpx-sse"
-        )
+        rows = [
+            ("sse_client, httpx2", "ours", "httpx2"),
+            ("sse_client, httpx", "ours", "httpx"),
+            ("httpx-sse, httpx", "httpx-sse", "httpx"),
+        ]
+        memory = [
+            f"{label} {heap:.1f} KiB heap, {rss:.1f} KiB resident"
+            for label, contestant, stack in rows
+            for rss, heap in [
+                in_child(idle_connections, server.url, args.connections, contestant, stack)
+            ]
+        ]
         print(
-            f"memory per idle async stream ({args.connections} concurrent, same client): "
-            f"Python heap sse_client {ours_heap:.1f} KiB, httpx-sse {theirs_heap:.1f} KiB; "
-            f"resident sse_client {ours_rss:.1f} KiB, httpx-sse {theirs_rss:.1f} KiB "
-            "(target: ours <= httpx-sse's)"
+            f"memory per idle async stream ({args.connections} concurrent, one client): "
+            + "; ".join(memory)
         )
     finally:
         server.stop()

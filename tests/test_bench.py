@@ -35,5 +35,6 @@ def test_client_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     """The end-to-end benchmark completes and checks every contestant's count."""
     assert bench_clients.main(["--quick"]) == 0
     out = capsys.readouterr().out
-    assert "sse_client AsyncEventSource" in out
+    assert "sse_client AsyncEventSource, httpx2" in out
+    assert "httpx2.EventSource (async)" in out
     assert "memory per idle async stream" in out
