@@ -26,9 +26,18 @@ from typing import Any
 
 import anyio
 import anyio.from_thread
-import httpx
+import httpx2
 
-from sse_client import AsyncEventSource, EventSource, ServerSentEvent, StreamEnded
+from sse_client import (
+    AsyncEventSource,
+    EventSource,
+    Failure,
+    Hooks,
+    ReconnectPolicy,
+    ServerSentEvent,
+    StreamEnded,
+    Timeouts,
+)
 
 logger = logging.getLogger("sse_client.contract_tests")
 
@@ -55,15 +64,28 @@ class Callbacks:
         self._thread.join(_JOIN_TIMEOUT)
 
     def _send_all(self) -> None:
-        with httpx.Client(timeout=10.0) as client:
+        with httpx2.Client(timeout=10.0) as client:
             for counter in itertools.count(1):
                 message = self._queue.get()
                 if message is None:
                     return
                 try:
                     client.post(f"{self._url}/{counter}", json=message)
-                except httpx.HTTPError as exc:  # the harness went away: nothing to tell
+                except httpx2.HTTPError as exc:  # the harness went away: nothing to tell
                     logger.warning("callback %d failed: %r", counter, exc)
+
+
+class _Report(Hooks):
+    """The source's hooks: comments and failures go to the harness as callbacks."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+
+    def on_comment(self, source: Any, text: str) -> None:
+        self.stream.callbacks.send({"kind": "comment", "comment": text})
+
+    def on_error(self, source: Any, failure: Failure) -> None:
+        self.stream.on_error(failure.error)
 
 
 class Stream:
@@ -81,11 +103,11 @@ class Stream:
             "content": None if body is None else str(body).encode(),
             "last_event_id": params.get("lastEventId") or "",
             # The harness expects every method to reconnect, POST and REPORT included.
-            "reconnect": True,
-            "reconnection_time": 1.0 if initial_delay is None else initial_delay / 1000,
-            "idle_timeout": None if read_timeout is None else read_timeout / 1000,
-            "on_comment": lambda text: self.callbacks.send({"kind": "comment", "comment": text}),
-            "on_error": self._on_error,
+            "reconnect": ReconnectPolicy(
+                delay=1.0 if initial_delay is None else initial_delay / 1000
+            ),
+            "timeout": Timeouts(idle=None if read_timeout is None else read_timeout / 1000),
+            "hooks": _Report(self),
         }
         self._url = params["streamUrl"]
         self._client = client
@@ -122,8 +144,9 @@ class Stream:
         message = {"type": event.event, "data": event.data, "id": event.id}
         self.callbacks.send({"kind": "event", "event": message})
 
-    def _on_error(self, error: Exception) -> None:
-        if self._restarting and isinstance(error, StreamEnded | httpx.TransportError):
+    def on_error(self, error: Exception) -> None:
+        """Tell the harness of a failure, unless it is the restart it asked for."""
+        if self._restarting and isinstance(error, StreamEnded | httpx2.TransportError):
             self._restarting = False  # the restart we were asked for is not an error
             return
         self._report(error)

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import sys
 
-from sse_client import EventSource
+from sse_client import EventSource, Hooks
+
+
+class Announce(Hooks):
+    """Say when the feed reconnects, and from where it resumes."""
+
+    def on_retry(self, source: EventSource, delay: float) -> None:
+        print(f"(connection lost; resuming after id {source.last_event_id} in {delay:.1f} s)")
 
 
 def main(url: str) -> None:
     """Print every notification once, resuming after drops, until the server sends 204."""
-
-    def on_retry(delay: float) -> None:
-        print(f"(connection lost; resuming after id {source.last_event_id} in {delay:.1f} s)")
-
-    with EventSource(url, on_retry=on_retry) as source:
+    with EventSource(url, hooks=Announce()) as source:
         for event in source:
             if event.event == "notification":
                 print(f"#{event.id}: {event.json()['text']}")

@@ -2,9 +2,12 @@
 
 Dependency rules inside the package:
 
-1. ``_models`` and ``_errors`` import nothing of ours.
-2. ``_parser`` imports only ``_models`` and ``_errors``, and never httpx, anyio or
-   tenacity; it does no I/O. ``_core`` decides without I/O too (httpx for its types).
+1. ``_models`` and ``_errors`` import nothing of ours; ``_policy`` (the settings) only
+   ``_backoff``'s defaults.
+2. ``_parser`` imports only ``_models`` and ``_errors``, and never an HTTP stack, anyio
+   or tenacity; it does no I/O. ``_core`` decides without I/O too. ``_http`` is the
+   only module that knows the HTTP stacks (httpx2, and httpx when the user's object
+   comes from it).
 3. ``_backoff`` is the only importer of tenacity; ``_sync`` and ``_async`` are the
    only client modules that send, read or sleep (``testing`` and ``_demo`` hold
    servers).
@@ -16,10 +19,11 @@ from __future__ import annotations
 
 from ._async import AsyncEventSource, aiter_events
 from ._backoff import wait_reconnection_time
-from ._core import DEFAULT_RETRY_STATUSES, StreamEnded
-from ._errors import EventTooLarge, ReconnectError, ResponseError, SSEError
+from ._core import BaseEventSource, StreamEnded
+from ._errors import EventTooLarge, HTTPResponse, ReconnectError, ResponseError, SSEError
 from ._models import ReadyState, ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
+from ._policy import DEFAULT_RETRY_STATUSES, STOP, Failure, Hooks, ReconnectPolicy, Stop, Timeouts
 from ._sync import EventSource, iter_events
 
 __version__ = "0.1.0"
@@ -27,16 +31,24 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
     "DEFAULT_RETRY_STATUSES",
+    "STOP",
     "AsyncEventSource",
+    "BaseEventSource",
     "EventSource",
     "EventStreamParser",
     "EventTooLarge",
+    "Failure",
+    "HTTPResponse",
+    "Hooks",
     "ReadyState",
     "ReconnectError",
+    "ReconnectPolicy",
     "ResponseError",
     "SSEError",
     "ServerSentEvent",
+    "Stop",
     "StreamEnded",
+    "Timeouts",
     "__version__",
     "aiter_events",
     "iter_events",
@@ -46,15 +58,22 @@ __all__ = [
 # Show the public path in reprs and tracebacks (httpx does the same).
 for _obj in (
     AsyncEventSource,
+    BaseEventSource,
     EventSource,
     EventStreamParser,
     EventTooLarge,
+    Failure,
+    HTTPResponse,
+    Hooks,
     ReadyState,
     ReconnectError,
+    ReconnectPolicy,
     ResponseError,
     SSEError,
     ServerSentEvent,
+    Stop,
     StreamEnded,
+    Timeouts,
     aiter_events,
     iter_events,
     wait_reconnection_time,

@@ -10,180 +10,47 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ._backoff import DEFAULT_MAX_RECONNECTION_TIME, StopStrategy, WaitStrategy
-from ._core import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_RECONNECTION_TIME,
-    HeaderSource,
-    SourceCore,
-    StreamEnded,
-    Verdict,
-    check_response,
-    response_error,
-)
+from ._core import BaseEventSource, StreamEnded, Verdict, check_response, response_error
 from ._errors import BODY_PREVIEW_SIZE
-from ._http import stack_of
-from ._models import ReadyState, ServerSentEvent
+from ._models import ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
 
 if TYPE_CHECKING:
-    from ._http import URL, AsyncClient, Response
+    from ._http import AsyncClient, Stack
 
 __all__ = ["AsyncEventSource", "aiter_events"]
 
 
-class AsyncEventSource:
-    """A Server-Sent Events stream that reconnects, on an ``httpx.AsyncClient`` (asyncio or trio).
+class AsyncEventSource(BaseEventSource["AsyncClient"]):
+    """A Server-Sent Events stream that reconnects, on an async client (asyncio or trio).
 
     Iterate it for :class:`ServerSentEvent` values. It connects on first use, reconnects
     after a network error, an idle timeout or the end of the body (sending
-    ``Last-Event-ID``), ends cleanly on HTTP 204, and raises :class:`ResponseError` for
-    any other answer that is not an event stream.
-
-    Args:
-        url: The stream's URL.
-        client: Your own ``httpx.AsyncClient`` (auth, proxies, transports, mocks). It is not
-            closed by the source. Without one, the source makes and closes its own.
-        method: The HTTP method. Only GET reconnects by default: resending a POST
-            repeats its effect (an LLM generates again), so opt in with ``reconnect``.
-        headers: Extra request headers, or a callable returning them, called before
-            every attempt (for tokens that expire).
-        params: Query parameters.
-        content: A raw request body. Also ``data`` (a form) and ``json``.
-        last_event_id: The last event ID to resume from; sent on the first request too.
-        reconnect: Whether to reconnect after a lost stream. Default: only for GET.
-        reconnection_time: Seconds to wait before reconnecting, until the server's
-            ``retry:`` field says otherwise. Consecutive failures double it, with jitter.
-        max_reconnection_time: The most seconds any wait may last (server values included).
-        max_attempts: Give up after this many failed attempts in a row.
-        max_elapsed: Give up after failing for this many seconds in a row.
-        stop: A tenacity stop strategy, combined with the two limits above.
-        wait: A tenacity wait strategy replacing the default exponential backoff.
-        retry_statuses: Reconnect after these statuses instead of failing; ``True`` for
-            429, 502, 503 and 504. ``Retry-After`` is honoured (up to the cap).
-        max_event_size: The most characters one event or line may hold (``None``: no
-            limit); crossing it raises :class:`EventTooLarge`.
-        connect_timeout: Seconds allowed to connect and send the request.
-        idle_timeout: Seconds without a byte after which the connection counts as dead
-            and is reestablished (``None``: wait forever).
-        on_open: Called with the response each time a stream opens.
-        on_error: Called with each failure: a network error, a lost stream
-            (:class:`StreamEnded`), a retryable status (:class:`ResponseError`).
-        on_retry: Called with the seconds the source will wait before reconnecting.
-        on_close: Called once when the source closes, for whatever reason.
-        on_comment: Called with the text of every comment line (keep-alives).
+    ``Last-Event-ID``), as its :class:`ReconnectPolicy` says, ends cleanly on HTTP 204,
+    and raises :class:`ResponseError` for any other answer that is not an event stream.
+    The arguments are :class:`BaseEventSource`'s; ``url``, ``headers`` and ``params``
+    may be async functions here.
 
     Example:
-        >>> async with AsyncEventSource(url, method="POST", json=body, reconnect=False) as source:
+        >>> async with AsyncEventSource(url, method="POST", json=body) as source:
         ...     async for event in source:  # doctest: +SKIP
         ...         print(event.event, event.data)
     """
 
-    __slots__ = (
-        "_busy",
-        "_chunks",
-        "_client",
-        "_core",
-        "_events",
-        "_owns_client",
-        "_scope",
-    )
+    __slots__ = ("_busy", "_chunks", "_events", "_scope")
 
-    def __init__(
-        self,
-        url: URL | str,
-        *,
-        client: AsyncClient | None = None,
-        method: str = "GET",
-        headers: HeaderSource = None,
-        params: Any = None,
-        content: Any = None,
-        data: Any = None,
-        json: Any = None,
-        last_event_id: str = "",
-        reconnect: bool | None = None,
-        reconnection_time: float = DEFAULT_RECONNECTION_TIME,
-        max_reconnection_time: float = DEFAULT_MAX_RECONNECTION_TIME,
-        max_attempts: int | None = None,
-        max_elapsed: float | None = None,
-        stop: StopStrategy | None = None,
-        wait: WaitStrategy | None = None,
-        retry_statuses: bool | Collection[int] = False,
-        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
-        on_open: Callable[[Any], object] | None = None,
-        on_error: Callable[[Exception], object] | None = None,
-        on_retry: Callable[[float], object] | None = None,
-        on_close: Callable[[], object] | None = None,
-        on_comment: Callable[[str], object] | None = None,
-    ) -> None:
-        stack = stack_of(client)
-        self._core = SourceCore(
-            url,
-            stack=stack,
-            method=method,
-            headers=headers,
-            params=params,
-            content=content,
-            data=data,
-            json=json,
-            last_event_id=last_event_id,
-            reconnect=reconnect,
-            reconnection_time=reconnection_time,
-            max_reconnection_time=max_reconnection_time,
-            max_attempts=max_attempts,
-            max_elapsed=max_elapsed,
-            stop=stop,
-            wait=wait,
-            retry_statuses=retry_statuses,
-            max_event_size=max_event_size,
-            connect_timeout=connect_timeout,
-            idle_timeout=idle_timeout,
-            on_open=on_open,
-            on_error=on_error,
-            on_retry=on_retry,
-            on_close=on_close,
-            on_comment=on_comment,
-        )
+    def _start(self, stack: Stack, client: AsyncClient | None) -> None:
         self._client = stack.module.AsyncClient() if client is None else client
-        self._owns_client = client is None
         self._chunks: AsyncIterator[bytes] | None = None
         self._events: deque[ServerSentEvent | str] = deque()
         self._scope: anyio.CancelScope | None = None
         self._busy = False
-
-    @property
-    def ready_state(self) -> ReadyState:
-        """CONNECTING, OPEN or CLOSED (spec: C-STATES)."""
-        return self._core.ready_state
-
-    @property
-    def url(self) -> URL:
-        """Where the next connection goes: after a redirect, the stream's final URL."""
-        return self._core.url
-
-    @property
-    def last_event_id(self) -> str:
-        """The stream's last event ID, sent as ``Last-Event-ID`` when reconnecting."""
-        return self._core.last_event_id
-
-    @property
-    def reconnection_time(self) -> float:
-        """Seconds to wait before reconnecting (the server's ``retry:`` once it sent one)."""
-        return self._core.reconnection_time
-
-    @property
-    def response(self) -> Response | None:
-        """The current (or last) response: its status and headers."""
-        return self._core.response
 
     async def __aenter__(self) -> AsyncEventSource:
         if self._core.closed:
@@ -256,7 +123,8 @@ class AsyncEventSource:
                 await self._release()
 
     async def _connect(self) -> None:
-        request = self._core.build_request(self._client)
+        values = [await _resolve(value) for value in self._core.per_attempt()]
+        request = self._core.build_request(self._client, *values)
         try:
             with self._interruptible():
                 response = await self._client.send(request, stream=True, follow_redirects=True)
@@ -271,11 +139,8 @@ class AsyncEventSource:
             return
         preview = b"" if verdict is Verdict.END else await _read_preview(response)
         await response.aclose()
-        if verdict is Verdict.RETRY:
+        if verdict is not Verdict.END:
             await self._sleep(self._core.on_failure(response_error(response, preview), response))
-        elif verdict is Verdict.FAIL:
-            self._core.close()
-            raise response_error(response, preview)
 
     async def _read(self) -> None:
         assert self._chunks is not None
@@ -284,24 +149,17 @@ class AsyncEventSource:
             with self._interruptible():
                 chunk = await self._chunks.__anext__()
         except StopAsyncIteration:
-            await self._lose_stream(StreamEnded("the server ended the stream"))
+            await self._lose_stream(StreamEnded())
         except self._core.stack.retryable as exc:
             await self._lose_stream(exc)
         except _Interrupted:
-            await self._lose_stream(StreamEnded("the stream was restarted"))
+            await self._lose_stream(StreamEnded("reconnect() dropped the stream", clean=False))
         else:
-            events = self._core.parser.feed(chunk)
-            if events:
-                self._core.on_events()
-                self._events.extend(events)
+            self._events.extend(self._core.parser.feed(chunk))
 
     async def _lose_stream(self, error: Exception) -> None:
         await self._close_response()
-        try:
-            delay = self._core.on_failure(error)
-        except StreamEnded:
-            return  # no reconnection: the end of the body is the end of the stream
-        await self._sleep(delay)
+        await self._sleep(self._core.on_failure(error))
 
     async def _sleep(self, delay: float) -> None:
         if not self._core.closed:
@@ -336,6 +194,14 @@ class AsyncEventSource:
         await self._close_response()
         if self._owns_client:
             await self._client.aclose()
+
+
+async def _resolve(value: Any) -> Any:
+    # A per-attempt setting: call a function, once per attempt, and await what it gives.
+    result = value() if callable(value) else value
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 async def aiter_events(

@@ -5,22 +5,27 @@ tenacity is used as a decision engine, not as a loop: the drivers keep their own
 ask :class:`Backoff` for the next delay after each failure. Users configure it with
 tenacity's own strategy objects (``stop=``, ``wait=``), which compose with ``|`` and ``+``.
 
-When the count resets: after a connection that delivered at least one event. A server
-that accepts connections and closes them at once, or that keeps failing, backs off; a
-stream that worked for a while and then dropped starts again from the reconnection time.
+When the count resets: after a connection that stayed open for the policy's
+``reset_after`` seconds (the source calls :meth:`Backoff.reset`). A server that accepts
+connections and closes them soon, even after an event or two, or that keeps failing,
+backs off; a stream that worked for a while and then dropped starts again from the
+reconnection time.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from tenacity import RetryCallState, Retrying, stop_after_attempt, stop_after_delay
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from ._errors import ReconnectError
+
+if TYPE_CHECKING:
+    from ._policy import ReconnectPolicy
 
 __all__ = ["Backoff", "StopStrategy", "WaitStrategy", "wait_reconnection_time"]
 
@@ -102,61 +107,57 @@ class Backoff:
         self._state: RetryCallState | None = None  # made at the first failure of a run
 
     @classmethod
-    def build(
-        cls,
-        *,
-        base: Callable[[], float],
-        cap: float,
-        max_attempts: int | None,
-        max_elapsed: float | None,
-        stop: StopStrategy | None,
-        wait: WaitStrategy | None,
-    ) -> Backoff:
-        """The policy a source asks for: our wait unless ``wait`` is given, any stop given."""
-        stops: list[StopStrategy] = [] if stop is None else [stop]
-        if max_attempts is not None:
-            stops.append(stop_after_attempt(max_attempts))
-        if max_elapsed is not None:
-            stops.append(stop_after_delay(max_elapsed))
-        return cls(
-            wait=wait_reconnection_time(base, cap=cap) if wait is None else wait,
-            stop=_any_stop(stops),
-            cap=cap,
+    def build(cls, policy: ReconnectPolicy, *, base: Callable[[], float]) -> Backoff:
+        """The backoff of a :class:`ReconnectPolicy`; ``base()`` is the reconnection time."""
+        stops: list[StopStrategy] = [] if policy.stop is None else [policy.stop]
+        if policy.max_attempts is not None:
+            stops.append(stop_after_attempt(policy.max_attempts))
+        if policy.max_elapsed is not None:
+            stops.append(stop_after_delay(policy.max_elapsed))
+        wait = policy.wait or wait_reconnection_time(
+            base,
+            cap=policy.max_delay,
+            multiplier=policy.multiplier,
+            jitter=policy.jitter,
+            floor=policy.min_backoff,
         )
+        return cls(wait=wait, stop=_any_stop(stops), cap=policy.max_delay)
 
     @property
-    def attempts(self) -> int:
-        """The number of the connection attempt under way in the current run."""
-        return 1 if self._state is None else self._state.attempt_number
+    def failures(self) -> int:
+        """How many attempts failed in a row in the current run."""
+        return 0 if self._state is None else self._state.attempt_number - 1
 
     def reset(self) -> None:
         """Start a new run: the last connection worked."""
         self._state = None
 
-    def next_delay(self, error: BaseException, *, at_least: float = 0.0) -> float:
-        """Record a failed attempt and return the seconds to wait before the next one.
+    def next_delay(self, error: BaseException, *, at_least: float = 0.0) -> float | None:
+        """Record a failed attempt; return the seconds to wait before the next one, or
+        ``None`` if the stop strategy gives up.
 
         Args:
-            error: What went wrong; it becomes the ``__cause__`` if we give up.
+            error: What went wrong.
             at_least: A lower bound from the server (``Retry-After``), still capped.
-
-        Raises:
-            ReconnectError: The stop strategy says to give up.
         """
         state = self._state = self._state or self._new_state()
         state.set_exception((type(error), error, error.__traceback__))
-        if self._stop(state):
-            attempts = state.attempt_number
-            raise ReconnectError(
-                f"gave up reconnecting after {attempts} failed attempt"
-                f"{'' if attempts == 1 else 's'}: {error!r}",
-                attempts=attempts,
-            ) from error
-        delay = min(self._cap, max(self._wait(state), at_least))
-        state.idle_for += delay
-        state.upcoming_sleep = delay
+        delay = None
+        if not self._stop(state):
+            delay = min(self._cap, max(self._wait(state), at_least))
+            state.idle_for += delay
+            state.upcoming_sleep = delay
         state.prepare_for_next_attempt()
         return delay
+
+    def gave_up(self, error: BaseException) -> ReconnectError:
+        """The error that says the run gave up after ``error``."""
+        failures = self.failures
+        return ReconnectError(
+            f"gave up reconnecting after {failures} failed attempt"
+            f"{'' if failures == 1 else 's'}: {error!r}",
+            attempts=failures,
+        )
 
     def _new_state(self) -> RetryCallState:
         return RetryCallState(retry_object=_RETRYING, fn=None, args=(), kwargs={})

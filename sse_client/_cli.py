@@ -21,7 +21,7 @@ from typing import Any, Final, TextIO
 
 import httpx2
 
-from . import EventSource
+from . import EventSource, Failure, Hooks, ReconnectPolicy, Timeouts
 from ._errors import SSEError
 from ._models import ServerSentEvent
 
@@ -278,20 +278,21 @@ def _request_body(args: argparse.Namespace) -> dict[str, Any]:
     return {"content": args.data.encode()}
 
 
-class _Output:
+class _Output(Hooks):
     """Writes events to stdout and lifecycle lines to stderr, flushing each line."""
 
-    def __init__(self, *, as_json: bool, verbose: bool) -> None:
+    def __init__(self, *, as_json: bool, verbose: bool, comments: bool = False) -> None:
         self.as_json = as_json
         self.verbose = verbose
-        self.source: EventSource | None = None
+        self.comments = comments
         self._connected = False  # whether the failure to come ends an open stream
 
     def event(self, event: ServerSentEvent) -> None:
         self._write(sys.stdout, format_line(event, as_json=self.as_json))
 
-    def comment(self, text: str) -> None:
-        self._write(sys.stdout, json.dumps({"comment": text}) if self.as_json else f":{text}")
+    def on_comment(self, source: EventSource, text: str) -> None:
+        if self.comments:
+            self._write(sys.stdout, json.dumps({"comment": text}) if self.as_json else f":{text}")
 
     def note(self, text: str) -> None:
         if self.verbose:
@@ -307,22 +308,22 @@ class _Output:
 
     # -- The source's hooks ---------------------------------------------------------------
 
-    def on_open(self, response: httpx2.Response) -> None:
+    def on_open(self, source: EventSource, response: httpx2.Response) -> None:
         self._connected = True
         self.note(f"connected: {response.status_code} {response.reason_phrase} {response.url}")
 
-    def on_error(self, error: Exception) -> None:
+    def on_error(self, source: EventSource, failure: Failure) -> None:
         what = "connection lost" if self._connected else "connection failed"
         self._connected = False
-        self.note(f"{what}: {_describe(error)}")
+        self.note(f"{what}: {_describe(failure.error)}")
 
-    def on_retry(self, delay: float) -> None:
-        last_event_id = "" if self.source is None else self.source.last_event_id
+    def on_retry(self, source: EventSource, delay: float) -> None:
+        last_event_id = source.last_event_id
         resume = f" with Last-Event-ID {last_event_id!r}" if last_event_id else ""
         self.note(f"reconnecting in {delay:.2f} s{resume}")
 
-    def on_close(self) -> None:
-        response = None if self.source is None else self.source.response
+    def on_close(self, source: EventSource) -> None:
+        response = source.response
         if response is not None and response.status_code == 204:
             self.note("closed: the server answered 204, the stream is over")
         else:
@@ -349,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     options = _check_arguments(parser, args)
     _replace_unencodable(sys.stdout)
-    output = _Output(as_json=args.json, verbose=args.verbose or args.demo)
+    output = _Output(as_json=args.json, verbose=args.verbose or args.demo, comments=args.comments)
     try:
         if args.demo:
             from ._demo import DemoServer
@@ -380,23 +381,25 @@ def _consume(url: str, args: argparse.Namespace, options: _Options, output: _Out
         method=options.method,
         headers=options.headers,
         last_event_id=args.last_event_id,
-        reconnect=False if args.no_reconnect else (True if args.reconnect else None),
-        reconnection_time=args.reconnection_time,
-        max_attempts=args.max_attempts,
-        idle_timeout=args.idle_timeout or None,
-        on_open=output.on_open,
-        on_error=output.on_error,
-        on_retry=output.on_retry,
-        on_close=output.on_close,
-        on_comment=output.comment if args.comments else None,
+        reconnect=_policy(args, options.method),
+        timeout=Timeouts(idle=args.idle_timeout or None),
+        hooks=output,
         **options.body,
     ) as source:
-        output.source = source
         for count, event in enumerate(source, 1):
             output.event(event)
             if count == args.max_events:
                 break
     return EXIT_OK
+
+
+def _policy(args: argparse.Namespace, method: str) -> ReconnectPolicy:
+    reconnects = not args.no_reconnect and (args.reconnect or method == "GET")
+    return ReconnectPolicy(
+        after="always" if reconnects else "never",
+        delay=args.reconnection_time,
+        max_attempts=args.max_attempts,
+    )
 
 
 def _replace_unencodable(stream: TextIO) -> None:

@@ -1,9 +1,11 @@
 """The connection logic both sources share, with no I/O.
 
 Rule: nothing here sends, reads or sleeps. :class:`SourceCore` decides (which request to
-send, what a response means, what the last event ID is, how long to wait before the
-next attempt); the drivers in ``_sync`` and ``_async`` only act on its answers. httpx is
-builds the request with the classes of the user's HTTP stack (``_http``), never does I/O.
+send, what a response means, what the last event ID is, whether and how long to wait
+before the next attempt); the drivers in ``_sync`` and ``_async`` only act on its
+answers. Requests are built with the classes of the user's HTTP stack (``_http``).
+:class:`BaseEventSource` holds what the two sources share: their settings and the state
+a user reads.
 """
 
 from __future__ import annotations
@@ -13,23 +15,29 @@ import enum
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, TypeVar
 
-from ._backoff import Backoff, StopStrategy, WaitStrategy
+from ._backoff import Backoff
 from ._errors import BODY_PREVIEW_SIZE, HTTPResponse, ResponseError, SSEError
-from ._http import Stack
+from ._http import Stack, stack_of
+from ._models import ReadyState
+from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser, InlineCommentParser
+from ._policy import NEVER, RECONNECT, STOP, Failure, Hooks, ReconnectPolicy, Stop, Timeouts
 
 if TYPE_CHECKING:
     from ._http import URL, Response
-from ._models import ReadyState
-from ._parser import EventStreamParser, InlineCommentParser
 
 __all__ = [
-    "DEFAULT_CONNECT_TIMEOUT",
-    "DEFAULT_IDLE_TIMEOUT",
-    "DEFAULT_RECONNECTION_TIME",
-    "DEFAULT_RETRY_STATUSES",
+    "BaseEventSource",
     "SourceCore",
     "StreamEnded",
     "Verdict",
@@ -39,23 +47,29 @@ __all__ = [
 
 logger = logging.getLogger("sse_client")
 
-DEFAULT_RECONNECTION_TIME: Final = 3.0  # seconds; the standard suggests "a few seconds"
-DEFAULT_IDLE_TIMEOUT: Final = 300.0  # seconds without a byte before a stream counts as dead
-DEFAULT_CONNECT_TIMEOUT: Final = 30.0  # seconds to connect, to send the request, to get a pool slot
-#: The statuses reconnected after when a source is given ``retry_statuses=True``.
-DEFAULT_RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
-
 #: Request headers: a mapping, pairs, or either stack's ``Headers``.
 HeadersArg = Mapping[str, str] | Sequence[tuple[str, str]] | None
-HeaderSource = HeadersArg | Callable[[], HeadersArg]
+_T = TypeVar("_T")
+#: A value, or a function called before every attempt that returns it (on
+#: :class:`AsyncEventSource`, an async function too).
+PerAttempt: TypeAlias = _T | Callable[[], _T] | Callable[[], Awaitable[_T]]
 
 
 class StreamEnded(SSEError):
-    """The server ended the response body. Reported to ``on_error``, never raised.
+    """The response body ended. Given to ``on_error``, never raised.
 
-    The standard reconnects after it; with reconnection off, iteration just ends.
-    It is the ``__cause__`` of a :class:`ReconnectError` when the server kept closing.
+    ``clean`` tells a body that ended properly (the chunked terminator, the whole
+    Content-Length, the end of a body delimited by the connection's close) from one
+    that :meth:`EventSource.reconnect` cut. A broken body (an incomplete one, a reset,
+    the idle timeout) is the HTTP stack's own network error instead.
+
+    Attributes:
+        clean: Whether the server ended the body properly.
     """
+
+    def __init__(self, message: str = "the server ended the stream", *, clean: bool = True):
+        super().__init__(message)
+        self.clean = clean
 
 
 class Verdict(enum.Enum):
@@ -111,25 +125,24 @@ class SourceCore:
 
     __slots__ = (
         "_body",
-        "_delivered",
+        "_comments",
         "_headers",
         "_last_event_id",
-        "_on_close",
-        "_on_comment",
-        "_on_error",
-        "_on_open",
-        "_on_retry",
+        "_opened_at",
+        "_params",
         "_reconnection_time",
+        "_target",
         "backoff",
         "closed",
+        "hooks",
         "max_event_size",
         "method",
         "named_url",
         "parser",
+        "policy",
         "ready_state",
-        "reconnect",
         "response",
-        "retry_statuses",
+        "source",
         "stack",
         "timeout",
         "url",
@@ -137,84 +150,63 @@ class SourceCore:
 
     def __init__(
         self,
-        url: object,
+        source: object,
+        url: PerAttempt[URL | str],
         *,
         stack: Stack,
         method: str,
-        headers: HeaderSource,
-        params: Any,
-        content: Any,
-        data: Any,
-        json: Any,
+        headers: PerAttempt[HeadersArg],
+        params: PerAttempt[Any],
+        body: dict[str, Any],
         last_event_id: str,
-        reconnect: bool | None,
-        reconnection_time: float,
-        max_reconnection_time: float,
-        max_attempts: int | None,
-        max_elapsed: float | None,
-        stop: StopStrategy | None,
-        wait: WaitStrategy | None,
-        retry_statuses: bool | Collection[int],
+        reconnect: ReconnectPolicy | bool | None,
+        timeout: Timeouts,
         max_event_size: int | None,
-        connect_timeout: float,
-        idle_timeout: float | None,
-        on_open: Callable[[Any], object] | None,
-        on_error: Callable[[Exception], object] | None,
-        on_retry: Callable[[float], object] | None,
-        on_close: Callable[[], object] | None,
-        on_comment: Callable[[str], object] | None,
+        hooks: Hooks | None,
     ) -> None:
         if last_event_id_header(last_event_id) is None:
             raise ValueError(
                 "last_event_id cannot be sent as a header: it holds CR, LF, NUL or "
                 f"another control character, got {last_event_id!r}"
             )
-        if reconnection_time < 0:
-            raise ValueError(f"reconnection_time must be >= 0 seconds, got {reconnection_time!r}")
+        self.source = source
+        self.stack = stack
         self.method = method.upper()
         # spec: C-REQ -- resending a non-idempotent request repeats its effect, so only
         # GET reconnects unless the user opts in (beyond spec: other methods at all).
-        self.reconnect = self.method == "GET" if reconnect is None else reconnect
-        if self.reconnect and isinstance(content, Iterator | AsyncIterator):
+        if reconnect is None:
+            reconnect = self.method == "GET"
+        if isinstance(reconnect, bool):
+            reconnect = RECONNECT if reconnect else NEVER
+        self.policy = reconnect
+        if reconnect.after != "never" and isinstance(body.get("content"), Iterator | AsyncIterator):
             # Sent once, an iterator is empty the second time: a reconnection would send
             # an empty body in silence.
             raise ValueError(
                 "content is an iterator, which cannot be sent again when the source "
                 "reconnects: pass bytes or str, or reconnect=False"
             )
-        self.stack = stack
+        # A URL or params given as functions name the target anew at every attempt.
+        self._target = (url, params) if callable(url) or callable(params) else None
         #: The URL the user named; the origin that the user's credentials are for.
-        self.named_url: URL = stack.module.URL(str(url), params=params)
+        self.named_url: URL = stack.module.URL(str("" if callable(url) else url), params=params)
         self.url: URL = self.named_url
+        self._params = params
+        self._headers = headers
+        self._body = body
         self.ready_state = ReadyState.CONNECTING
         self.response: Response | None = None
         self.parser: EventStreamParser | None = None
         self.closed = False
-        self._headers = headers
-        self._body = {"content": content, "data": data, "json": json}
         self._last_event_id = last_event_id
-        self._reconnection_time = reconnection_time
-        self.retry_statuses: Collection[int] = (
-            (DEFAULT_RETRY_STATUSES if retry_statuses else ())
-            if isinstance(retry_statuses, bool)
-            else frozenset(retry_statuses)
-        )
+        self._reconnection_time = reconnect.delay
+        self._opened_at: float | None = None
         self.max_event_size = max_event_size
-        self.timeout = stack.module.Timeout(connect_timeout, read=idle_timeout)
-        self.backoff = Backoff.build(
-            base=lambda: self.reconnection_time,
-            cap=max_reconnection_time,
-            max_attempts=max_attempts,
-            max_elapsed=max_elapsed,
-            stop=stop,
-            wait=wait,
-        )
-        self._on_open = on_open
-        self._on_error = on_error
-        self._on_retry = on_retry
-        self._on_close = on_close
-        self._on_comment = on_comment
-        self._delivered = False
+        self.timeout = stack.module.Timeout(timeout.connect, read=timeout.idle)
+        self.backoff = Backoff.build(reconnect, base=lambda: self.reconnection_time)
+        self.hooks = Hooks() if hooks is None else hooks
+        # Comments are parsed only for a hook that wants them.
+        self._comments = type(self.hooks).on_comment is not Hooks.on_comment
 
     # -- State the user reads ----------------------------------------------------------
 
@@ -232,13 +224,24 @@ class SourceCore:
 
     # -- Decisions -----------------------------------------------------------------------
 
-    def build_request(self, client: Any) -> Any:
+    def per_attempt(self) -> list[Any]:
+        """The values to resolve before an attempt: headers, and the URL and params when
+        they are functions. A driver calls each callable (and awaits what it returns, on
+        the async side), then passes the results to :meth:`build_request`."""
+        values: list[Any] = [self._headers]
+        if self._target is not None:
+            values += self._target
+        return values
+
+    def build_request(self, client: Any, headers: HeadersArg, *target: Any) -> Any:
         """The request for the next attempt (spec: C-REQ, C-LASTID), built by ``client``."""
-        given = self._headers() if callable(self._headers) else self._headers
-        headers = self.stack.module.Headers(given)
-        headers.setdefault("Accept", "text/event-stream")
-        headers.setdefault("Cache-Control", "no-cache")
-        raw = [(name, value) for name, value in headers.raw if name.lower() != b"last-event-id"]
+        if target:
+            url, params = target
+            self.named_url = self.url = self.stack.module.URL(str(url), params=params)
+        merged = self.stack.module.Headers(headers)
+        merged.setdefault("Accept", "text/event-stream")
+        merged.setdefault("Cache-Control", "no-cache")
+        raw = [(name, value) for name, value in merged.raw if name.lower() != b"last-event-id"]
         last_event_id = self.last_event_id
         value = last_event_id_header(last_event_id)
         if value:
@@ -247,33 +250,32 @@ class SourceCore:
             logger.warning("Last-Event-ID not sent: %r holds a control character", last_event_id)
         logger.debug("connecting to %s (Last-Event-ID %r)", self.url, last_event_id)
         return client.build_request(
-            self.method,
-            self.url,
-            headers=raw,
-            timeout=self.timeout,
-            **self._body,
+            self.method, self.url, headers=raw, timeout=self.timeout, **self._body
         )
 
     def on_response(self, response: Any) -> Verdict:
         """Take a response: open the stream, or say why not."""
         self.response = response
-        verdict = check_response(response, self.retry_statuses)
+        verdict = check_response(response, self.policy.retry_statuses)  # type: ignore[arg-type]
         if verdict is Verdict.OPEN:
             self._follow_redirect(response.url)
             self.ready_state = ReadyState.OPEN  # spec: C-200
-            self._delivered = False
+            self._opened_at = time.monotonic()
             # spec: C-FRESH -- a new stream for the parser; the ID and retry carry over.
             # With a comment hook, comments come back among the events, so that the
             # driver reports both in the order the server sent them.
-            parser_class = EventStreamParser if self._on_comment is None else InlineCommentParser
-            self.parser = parser_class(
-                last_event_id=self._last_event_id,
-                max_event_size=self.max_event_size,
-                on_comment=self._on_comment,
-            )
+            if self._comments:
+                self.parser = InlineCommentParser(
+                    last_event_id=self._last_event_id,
+                    max_event_size=self.max_event_size,
+                    on_comment=self.comment,
+                )
+            else:
+                self.parser = EventStreamParser(
+                    last_event_id=self._last_event_id, max_event_size=self.max_event_size
+                )
             logger.info("stream open: %s %s", response.status_code, response.url)
-            if self._on_open is not None:
-                self._on_open(response)
+            self.hooks.on_open(self.source, response)
         elif verdict is Verdict.END:
             logger.info("server answered 204: the stream is over")
             self.close()
@@ -292,43 +294,53 @@ class SourceCore:
 
     def comment(self, text: str) -> None:
         """Report a comment line, in its place among the events (beyond spec)."""
-        assert self._on_comment is not None
-        self._on_comment(text)
-
-    def on_events(self) -> None:
-        """The open connection delivered events: the next failure starts a new run."""
-        if not self._delivered:
-            self._delivered = True
-            self.backoff.reset()
+        self.hooks.on_comment(self.source, text)
 
     def on_failure(self, error: Exception, response: Any = None) -> float:
-        """Take a failed attempt or a lost stream; return the seconds to wait (C-REESTABLISH).
+        """Take a failed attempt or an ended stream; return the seconds to wait before
+        the next attempt (spec: C-REESTABLISH). A stream that ends here leaves the
+        source closed, and the driver's loop ends with it.
 
         Raises:
-            The error itself, if this source does not reconnect (a ``StreamEnded`` is
-            the caller's to turn into a clean end), or ReconnectError when the
-            backoff gives up.
+            The error itself when nothing reconnects after it (a clean end just ends
+            the stream), or ReconnectError when the policy's limits ran out.
         """
         self._fold_parser()
         if self.closed:
             return 0.0
         self.ready_state = ReadyState.CONNECTING
-        logger.info("connection lost: %r", error)
-        if self._on_error is not None:
-            self._on_error(error)
-        if not self.reconnect:
-            self.close()
-            raise error
+        clean = isinstance(error, StreamEnded) and error.clean
+        opened_at, self._opened_at = self._opened_at, None
+        if opened_at is not None and time.monotonic() - opened_at >= self.policy.reset_after:
+            self.backoff.reset()  # the connection was healthy: this failure is the first
+        logger.info("stream ended cleanly" if clean else "connection lost: %r", error)
+        after = self.policy.after
+        reconnects = after == "always" or (after == "errors" and not clean)
+        if isinstance(error, ResponseError):
+            reconnects = reconnects and error.status_code in self.policy.retry_statuses  # type: ignore[operator]
         at_least = 0.0 if response is None else retry_after(response)
-        try:
-            delay = self.backoff.next_delay(error, at_least=at_least)
-        except SSEError:
+        delay = self.backoff.next_delay(error, at_least=at_least)
+        answer = self.hooks.on_error(
+            self.source, Failure(error, self.backoff.failures, delay if reconnects else None)
+        )
+        if answer is None:
+            if not reconnects:
+                answer = STOP
+            elif delay is None:
+                self.close()
+                raise self.backoff.gave_up(error) from error
+            else:
+                answer = delay
+        if isinstance(answer, Stop):
             self.close()
-            raise
-        logger.info("reconnecting in %.3f s (attempt %d)", delay, self.backoff.attempts)
-        if self._on_retry is not None:
-            self._on_retry(delay)
-        return delay
+            if clean:
+                return 0.0
+            raise error
+        if not answer >= 0:
+            raise ValueError(f"on_error must return seconds >= 0, None or STOP, got {answer!r}")
+        logger.info("reconnecting in %.3f s (failure %d)", answer, self.backoff.failures)
+        self.hooks.on_retry(self.source, answer)
+        return float(answer)
 
     def close(self) -> bool:
         """Mark the source closed (spec: C-CLOSE); return whether it was open before.
@@ -341,8 +353,7 @@ class SourceCore:
             return False
         self.closed = True
         logger.info("source closed")
-        if self._on_close is not None:
-            self._on_close()
+        self.hooks.on_close(self.source)
         return True
 
     def _fold_parser(self) -> None:
@@ -353,6 +364,112 @@ class SourceCore:
                 self._reconnection_time = self.parser.reconnection_time
             self.parser.close()
             self.parser = None
+
+
+_ClientT = TypeVar("_ClientT")
+
+
+class BaseEventSource(Generic[_ClientT]):
+    """What :class:`EventSource` and :class:`AsyncEventSource` share: their settings,
+    and the state a user reads.
+
+    Args:
+        url: The stream's URL, or a function called before every attempt that returns
+            it (on :class:`AsyncEventSource`, an async function too), for targets that
+            move, such as a cursor in the query.
+        client: Your own client, of httpx2 or httpx (auth, proxies, transports, mocks):
+            ``Client`` for :class:`EventSource`, ``AsyncClient`` for its twin. It is not
+            closed by the source. Without one, the source makes and closes an httpx2 one.
+        method: The HTTP method. Only GET reconnects by default: resending a POST
+            repeats its effect (an LLM generates again), so opt in with ``reconnect``.
+        headers: Extra request headers, or a function called before every attempt that
+            returns them (async too on :class:`AsyncEventSource`), for tokens that expire.
+        params: Query parameters, or a function returning them before every attempt.
+        content: A raw request body (bytes or str to be sent again on reconnection).
+            Also ``data`` (a form) and ``json``.
+        last_event_id: The last event ID to resume from; sent on the first request too.
+        reconnect: A :class:`ReconnectPolicy`: when to reconnect, and how long to wait.
+            ``True`` is the default policy, ``False`` never reconnects; ``None`` (the
+            default) reconnects for GET only.
+        timeout: :class:`Timeouts` for connecting and for an idle stream.
+        max_event_size: The most characters one event or line may hold (``None``: no
+            limit); crossing it raises :class:`EventTooLarge`.
+        hooks: A :class:`Hooks` object: told of every open, failure, wait, comment and
+            close, and asked, failure by failure, whether to reconnect.
+    """
+
+    __slots__ = ("_client", "_core", "_owns_client")
+    _client: _ClientT
+
+    def __init__(
+        self,
+        url: PerAttempt[URL | str],
+        *,
+        client: _ClientT | None = None,
+        method: str = "GET",
+        headers: PerAttempt[HeadersArg] = None,
+        params: PerAttempt[Any] = None,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        last_event_id: str = "",
+        reconnect: ReconnectPolicy | bool | None = None,
+        timeout: Timeouts = Timeouts(),  # noqa: B008 -- frozen, so one default is fine
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+        hooks: Hooks | None = None,
+    ) -> None:
+        stack = stack_of(client)
+        self._core = SourceCore(
+            self,
+            url,
+            stack=stack,
+            method=method,
+            headers=headers,
+            params=params,
+            body={"content": content, "data": data, "json": json},
+            last_event_id=last_event_id,
+            reconnect=reconnect,
+            timeout=timeout,
+            max_event_size=max_event_size,
+            hooks=hooks,
+        )
+        self._owns_client = client is None
+        self._start(stack, client)
+
+    def _start(self, stack: Stack, client: _ClientT | None) -> None:
+        """Set up the driver: its client (the given one, or its own), its buffers."""
+        raise NotImplementedError
+
+    @property
+    def ready_state(self) -> ReadyState:
+        """CONNECTING, OPEN or CLOSED (spec: C-STATES)."""
+        return self._core.ready_state
+
+    @property
+    def url(self) -> URL:
+        """Where the next connection goes: after a redirect on the same origin, the
+        stream's final URL (of the client's stack)."""
+        return self._core.url
+
+    @property
+    def last_event_id(self) -> str:
+        """The stream's last event ID, sent as ``Last-Event-ID`` when reconnecting."""
+        return self._core.last_event_id
+
+    @property
+    def reconnection_time(self) -> float:
+        """Seconds to wait before reconnecting (the server's ``retry:`` once it sent one)."""
+        return self._core.reconnection_time
+
+    @property
+    def response(self) -> Response | None:
+        """The current (or last) response: its status and headers."""
+        return self._core.response
+
+    @property
+    def policy(self) -> ReconnectPolicy:
+        """The reconnection policy in force."""
+        return self._core.policy
 
 
 #: What a browser trims from the edges of a Last-Event-ID value (Fetch's header

@@ -17,9 +17,20 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import anyio
-import httpx2
 
-from sse_client import AsyncEventSource, EventSource, ReadyState, ServerSentEvent
+from sse_client import (
+    AsyncEventSource,
+    EventSource,
+    Failure,
+    Hooks,
+    ReadyState,
+    ReconnectPolicy,
+    ServerSentEvent,
+)
+
+#: Reconnect at once, and count every connection as healthy: tests that drop
+#: connections on purpose do not wait for the backoff.
+FAST = ReconnectPolicy(delay=0.001, reset_after=0)
 
 
 @dataclass
@@ -46,40 +57,61 @@ class Driver(Protocol):
     def __call__(self, url: str, **kwargs: Any) -> Outcome: ...
 
 
-def _hooks(outcome_parts: dict[str, Any]) -> dict[str, Any]:
-    outcome_parts.update(errors=[], delays=[], opened=0, closed=0)
+class Recorder(Hooks):
+    """Hooks that record what they are told (and decide nothing)."""
 
-    def on_open(response: httpx2.Response) -> None:
-        outcome_parts["opened"] += 1
+    def __init__(self) -> None:
+        self.errors: list[Exception] = []
+        self.delays: list[float] = []
+        self.comments: list[str] = []
+        self.opened = 0
+        self.closed = 0
 
-    def on_close() -> None:
-        outcome_parts["closed"] += 1
+    def on_open(self, source: Any, response: Any) -> None:
+        self.opened += 1
 
-    return {
-        "on_error": outcome_parts["errors"].append,
-        "on_retry": outcome_parts["delays"].append,
-        "on_open": on_open,
-        "on_close": on_close,
-    }
+    def on_error(self, source: Any, failure: Failure) -> None:
+        self.errors.append(failure.error)
+
+    def on_retry(self, source: Any, delay: float) -> None:
+        self.delays.append(delay)
+
+    def on_close(self, source: Any) -> None:
+        self.closed += 1
+
+    def outcome(self, events: list[ServerSentEvent], source: Any) -> Outcome:
+        """What the run saw, ``source`` being over."""
+        return Outcome(
+            events,
+            source.ready_state,
+            source.last_event_id,
+            source.reconnection_time,
+            source.url,
+            self.errors,
+            self.delays,
+            self.opened,
+            self.closed,
+        )
+
+
+class CommentRecorder(Recorder):
+    """A recorder that asks for comments too."""
+
+    def on_comment(self, source: Any, text: str) -> None:
+        self.comments.append(text)
 
 
 def drive_sync(url: str, *, limit: int | None = None, **kwargs: Any) -> Outcome:
-    """Consume an EventSource (at most ``limit`` events), with every hook recording."""
-    parts: dict[str, Any] = {}
+    """Consume an EventSource (at most ``limit`` events), with every hook recording (a
+    ``hooks=`` recorder of the caller's, or a new one)."""
+    hooks: Recorder = kwargs.setdefault("hooks", Recorder())
     events: list[ServerSentEvent] = []
-    with EventSource(url, **_hooks(parts), **kwargs) as source:
+    with EventSource(url, **kwargs) as source:
         for event in source:
             events.append(event)
             if limit is not None and len(events) >= limit:
                 break
-    return Outcome(
-        events,
-        source.ready_state,
-        source.last_event_id,
-        source.reconnection_time,
-        source.url,
-        **parts,
-    )
+    return hooks.outcome(events, source)
 
 
 def drive_async(backend: str) -> Callable[..., Outcome]:
@@ -89,26 +121,17 @@ def drive_async(backend: str) -> Callable[..., Outcome]:
         url: str, *, limit: int | None = None, client_factory: Any = None, **kwargs: Any
     ) -> Outcome:
         async def main() -> Outcome:
-            parts: dict[str, Any] = {}
+            hooks: Recorder = kwargs.setdefault("hooks", Recorder())
             events: list[ServerSentEvent] = []
             async with contextlib.AsyncExitStack() as stack:
                 if client_factory is not None:
                     kwargs["client"] = await stack.enter_async_context(client_factory())
-                source = await stack.enter_async_context(
-                    AsyncEventSource(url, **_hooks(parts), **kwargs)
-                )
+                source = await stack.enter_async_context(AsyncEventSource(url, **kwargs))
                 async for event in source:
                     events.append(event)
                     if limit is not None and len(events) >= limit:
                         break
-            return Outcome(
-                events,
-                source.ready_state,
-                source.last_event_id,
-                source.reconnection_time,
-                source.url,
-                **parts,
-            )
+            return hooks.outcome(events, source)
 
         async def bounded() -> Outcome:
             with anyio.fail_after(20):

@@ -19,6 +19,7 @@ import pytest
 from sse_client import (
     AsyncEventSource,
     EventSource,
+    ReconnectPolicy,
     ResponseError,
     ServerSentEvent,
     aiter_events,
@@ -32,7 +33,7 @@ from sse_client.testing import Reply, SSEServer, Stream, event
 def test_the_default_client_is_httpx2(sse_server: SSEServer) -> None:
     """Without a client, a source makes an httpx2 one; its URL and response are httpx2's."""
     sse_server.route("/s", Stream(event("a", id="1")), Reply(204))
-    with EventSource(sse_server.url + "/s", reconnection_time=0.001) as source:
+    with EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.001)) as source:
         assert [e.data for e in source] == ["a"]
         assert isinstance(source.url, httpx2.URL)
         assert isinstance(source.response, httpx2.Response)
@@ -46,7 +47,7 @@ def test_a_users_client_of_either_stack_is_used(sse_server: SSEServer, stack: st
     with (
         http.Client(headers={"X-Stack": stack}) as client,
         EventSource(
-            httpx2.URL(sse_server.url + "/s"), client=client, reconnection_time=0.001
+            httpx2.URL(sse_server.url + "/s"), client=client, reconnect=ReconnectPolicy(delay=0.001)
         ) as source,
     ):
         assert [e.data for e in source] == ["a"]
@@ -62,7 +63,9 @@ async def test_a_users_async_client_of_either_stack_is_used(
     sse_server.route("/s", Stream(event("a", id="1")), Reply(204))
     async with (
         http.AsyncClient() as client,
-        AsyncEventSource(sse_server.url + "/s", client=client, reconnection_time=0.001) as source,
+        AsyncEventSource(
+            sse_server.url + "/s", client=client, reconnect=ReconnectPolicy(delay=0.001)
+        ) as source,
     ):
         assert [e.data async for e in source] == ["a"]
         assert isinstance(source.response, http.Response)
@@ -216,5 +219,7 @@ async def test_the_default_async_client_works_on_both_backends(sse_server: SSESe
     """The default httpx2 async client, with no user client, on asyncio and trio."""
     sse_server.route("/s", Stream(event("a", id="1")), Reply(204))
     with anyio.fail_after(10):
-        async with AsyncEventSource(sse_server.url + "/s", reconnection_time=0.001) as source:
+        async with AsyncEventSource(
+            sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.001)
+        ) as source:
             assert [e.data async for e in source] == ["a"]

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from sse_client import DEFAULT_RETRY_STATUSES, EventSource
+from sse_client import DEFAULT_RETRY_STATUSES, EventSource, ReconnectPolicy, Timeouts
 from sse_client._core import Verdict, check_response, response_error, retry_after
 
 
@@ -107,7 +107,7 @@ def test_user_headers_may_override_accept_but_not_last_event_id() -> None:
 
 def test_timeouts_are_the_sources_own() -> None:
     """The idle timeout is the read timeout of every request, never httpx's 5 s default."""
-    (request,) = requests_of(idle_timeout=123.0, connect_timeout=4.0)
+    (request,) = requests_of(timeout=Timeouts(idle=123.0, connect=4.0))
     timeout = request.extensions["timeout"]
     assert timeout["read"] == 123.0
     assert timeout["connect"] == 4.0
@@ -122,10 +122,32 @@ def test_last_event_id_with_line_breaks_or_nul_is_refused(value: str) -> None:
         EventSource("http://test/", last_event_id=value)
 
 
-def test_negative_reconnection_time_is_refused() -> None:
-    """A negative wait makes no sense."""
-    with pytest.raises(ValueError, match="reconnection_time"):
-        EventSource("http://test/", reconnection_time=-1)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"delay": -1},
+        {"max_delay": -1},
+        {"jitter": float("nan")},
+        {"min_backoff": -0.1},
+        {"reset_after": -1},
+        {"multiplier": 0.5},
+        {"after": "sometimes"},
+    ],
+)
+def test_a_policy_that_makes_no_sense_is_refused(options: dict[str, Any]) -> None:
+    """A negative wait, a shrinking backoff or an unknown ending is a ValueError."""
+    with pytest.raises(ValueError, match=next(iter(options))):
+        ReconnectPolicy(**options)
+
+
+def test_a_policy_is_frozen_and_derives_copies() -> None:
+    """replace() gives a changed copy; True for retry_statuses means the usual four."""
+    policy = ReconnectPolicy(retry_statuses=True)
+    assert policy.retry_statuses == DEFAULT_RETRY_STATUSES
+    changed = policy.replace(delay=0.5)
+    assert (changed.delay, policy.delay) == (0.5, 3.0)
+    with pytest.raises(AttributeError):
+        policy.delay = 1.0  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
@@ -134,5 +156,5 @@ def test_negative_reconnection_time_is_refused() -> None:
 def test_only_get_reconnects_by_default(method: str, reconnects: bool) -> None:
     """Re-sending a non-idempotent request repeats its effect: opt in for other methods."""
     source = EventSource("http://test/", method=method)
-    assert source._core.reconnect is reconnects
+    assert (source.policy.after != "never") is reconnects
     source.close()

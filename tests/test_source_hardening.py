@@ -24,15 +24,15 @@ from sse_client import (
     EventTooLarge,
     ReadyState,
     ReconnectError,
+    ReconnectPolicy,
     ServerSentEvent,
+    Timeouts,
     wait_reconnection_time,
 )
 from sse_client._core import last_event_id_header
 from sse_client.testing import Reply, SSEServer, Stall, Stream, event
 
-from .drivers import Driver
-
-FAST = {"reconnection_time": 0.001}
+from .drivers import FAST, Driver, Recorder
 
 # -- Credentials stay on the origin the user named (spec: C-REDIRECT) ---------------------
 
@@ -60,7 +60,7 @@ def test_reconnection_never_sends_credentials_to_a_redirects_other_origin(
     other_origin = sse_server.url.replace("127.0.0.1", "localhost")
     sse_server.route("/old", Reply.redirect(other_origin + "/new"))
     sse_server.route("/new", Stream(event("a", id="1")), Stream(event("b", id="2")), Reply(204))
-    outcome = drive(sse_server.url + "/old", headers=headers(), **FAST)
+    outcome = drive(sse_server.url + "/old", headers=headers(), reconnect=FAST)
     assert [e.data for e in outcome.events] == ["a", "b"]
     requests = sse_server.requests
     assert [(r.headers["host"].split(":")[0], r.path) for r in requests] == [
@@ -160,7 +160,7 @@ def test_a_server_id_with_odd_whitespace_never_kills_the_stream(
     """The ID is kept verbatim; the reconnection sends a valid header, or none, and goes on."""
     sse_server.route("/s", Stream(field + b"\ndata: a\n\n"), Stream(event("b")), Reply(204))
     with caplog.at_level(logging.WARNING, logger="sse_client"):
-        outcome = drive(sse_server.url + "/s", **FAST)
+        outcome = drive(sse_server.url + "/s", reconnect=FAST)
     assert [(e.data, e.id) for e in outcome.events] == [("a", verbatim), ("b", verbatim)]
     assert outcome.last_event_id == verbatim
     assert [r.last_event_id for r in sse_server.requests] == [None, sent, sent]
@@ -264,7 +264,7 @@ def test_retry_zero_and_a_drop_is_not_a_spin(sse_server: SSEServer, drive: Drive
     sse_server.route("/s", Stream(b"retry: 0\n\n"))
     started = time.monotonic()
     with pytest.raises(ReconnectError) as info:
-        drive(sse_server.url + "/s", max_attempts=4)
+        drive(sse_server.url + "/s", reconnect=ReconnectPolicy(max_attempts=4))
     elapsed = time.monotonic() - started
     assert info.value.attempts == 4
     assert len(sse_server.requests) == 4
@@ -282,7 +282,9 @@ def test_close_from_another_thread_ends_a_wait_for_headers(own_client: bool) -> 
         listener.listen()
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/s"
         with httpx2.Client() as client:
-            source = EventSource(url, client=None if own_client else client, idle_timeout=10)
+            source = EventSource(
+                url, client=None if own_client else client, timeout=Timeouts(idle=10)
+            )
             timer = threading.Timer(0.2, source.close)
             timer.start()
             started = time.monotonic()
@@ -317,18 +319,16 @@ def test_an_error_closes_the_source_and_releases_it(
     sse_server: SSEServer, scenario: Callable[[SSEServer], str], error: type[Exception]
 ) -> None:
     """Without ``with``: the error closes the source once, and iteration is over."""
-    closed: list[None] = []
-    source = EventSource(
-        scenario(sse_server), max_event_size=100, on_close=lambda: closed.append(None)
-    )
+    hooks = Recorder()
+    source = EventSource(scenario(sse_server), max_event_size=100, hooks=hooks)
     with pytest.raises(error):
         next(source)
     assert source.ready_state is ReadyState.CLOSED
-    assert closed == [None]
+    assert hooks.closed == 1
     sse_server.wait_until_idle(timeout=5)  # the connection was released
     with pytest.raises(StopIteration):
         next(source)
-    assert closed == [None]
+    assert hooks.closed == 1
 
 
 @pytest.mark.anyio
@@ -337,16 +337,14 @@ async def test_an_error_closes_the_async_source_and_releases_it(
     sse_server: SSEServer, scenario: Callable[[SSEServer], str], error: type[Exception]
 ) -> None:
     """The async twin: closed once, connection released, later iteration ends at once."""
-    closed: list[None] = []
-    source = AsyncEventSource(
-        scenario(sse_server), max_event_size=100, on_close=lambda: closed.append(None)
-    )
+    hooks = Recorder()
+    source = AsyncEventSource(scenario(sse_server), max_event_size=100, hooks=hooks)
     with anyio.fail_after(10):
         with pytest.raises(error):
             await source.__anext__()
         assert source.ready_state is ReadyState.CLOSED
-        assert closed == [None]
+        assert hooks.closed == 1
         await anyio.to_thread.run_sync(sse_server.wait_until_idle, 5)
         with pytest.raises(StopAsyncIteration):
             await source.__anext__()
-    assert closed == [None]
+    assert hooks.closed == 1

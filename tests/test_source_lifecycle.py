@@ -14,7 +14,14 @@ import anyio
 import httpx2
 import pytest
 
-from sse_client import AsyncEventSource, EventSource, ReadyState, ResponseError, ServerSentEvent
+from sse_client import (
+    AsyncEventSource,
+    EventSource,
+    ReadyState,
+    ReconnectPolicy,
+    ResponseError,
+    ServerSentEvent,
+)
 from sse_client.testing import Drop, Reply, Sleep, SSEServer, Stall, Stream, event
 
 
@@ -43,7 +50,7 @@ def test_close_from_another_thread_interrupts_a_blocked_read(sse_server: SSEServ
 def test_close_from_another_thread_ends_a_backoff_wait(sse_server: SSEServer) -> None:
     """A 30-second wait before reconnecting ends at once when another thread closes."""
     sse_server.route("/s", Stream(event("a", id="1")))
-    with EventSource(sse_server.url + "/s", reconnection_time=30.0) as source:
+    with EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=30.0)) as source:
         timer = threading.Timer(0.2, source.close)
         timer.start()
         started = time.monotonic()
@@ -82,7 +89,7 @@ def test_reconnect_drops_the_connection_and_resumes(sse_server: SSEServer) -> No
     sse_server.route(
         "/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204)
     )
-    with EventSource(sse_server.url + "/s", reconnection_time=0.001) as source:
+    with EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.001)) as source:
         timer = threading.Timer(0.2, source.reconnect)
         timer.start()
         assert [e.data for e in source] == ["a", "b"]
@@ -140,7 +147,9 @@ async def test_aclose_from_another_task_interrupts_a_read(sse_server: SSEServer)
 async def test_aclose_from_another_task_ends_a_backoff_wait(sse_server: SSEServer) -> None:
     """A 30-second wait before reconnecting ends at once on aclose()."""
     sse_server.route("/s", Stream(event("a", id="1")))
-    async with AsyncEventSource(sse_server.url + "/s", reconnection_time=30.0) as source:
+    async with AsyncEventSource(
+        sse_server.url + "/s", reconnect=ReconnectPolicy(delay=30.0)
+    ) as source:
 
         async def close_soon() -> None:
             await anyio.sleep(0.2)
@@ -176,7 +185,9 @@ async def test_async_reconnect_resumes(sse_server: SSEServer) -> None:
     sse_server.route(
         "/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204)
     )
-    async with AsyncEventSource(sse_server.url + "/s", reconnection_time=0.001) as source:
+    async with AsyncEventSource(
+        sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.001)
+    ) as source:
 
         async def restart_soon() -> None:
             await anyio.sleep(0.2)
@@ -217,7 +228,7 @@ def test_reconnection_time_follows_the_server_while_streaming(sse_server: SSESer
         "/s", Stream(event("a"), Sleep(0.05), event(None, retry=250), event("b")), Reply(204)
     )
     seen: list[float] = []
-    with EventSource(sse_server.url + "/s", reconnection_time=5.0) as source:
+    with EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=5.0)) as source:
         seen.extend(source.reconnection_time for _ in source)
     assert seen == [5.0, 0.25]
 

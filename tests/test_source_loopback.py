@@ -10,7 +10,15 @@ import json
 
 import pytest
 
-from sse_client import ReadyState, ReconnectError, ResponseError, ServerSentEvent, StreamEnded
+from sse_client import (
+    ReadyState,
+    ReconnectError,
+    ReconnectPolicy,
+    ResponseError,
+    ServerSentEvent,
+    StreamEnded,
+    Timeouts,
+)
 from sse_client.testing import (
     Drop,
     Reply,
@@ -22,15 +30,13 @@ from sse_client.testing import (
     resumable_counter,
 )
 
-from .drivers import Driver
-
-FAST = {"reconnection_time": 0.001}
+from .drivers import FAST, CommentRecorder, Driver
 
 
 def test_resumes_from_last_event_id_across_drops(sse_server: SSEServer, drive: Driver) -> None:
     """spec: C-REESTABLISH, C-LASTID -- every event once, in order, across many drops."""
     sse_server.route("/count", resumable_counter(30, per_connection=4))
-    outcome = drive(sse_server.url + "/count", **FAST)
+    outcome = drive(sse_server.url + "/count", reconnect=FAST)
     assert [e.data for e in outcome.events] == [f"event {n}" for n in range(1, 31)]
     assert [e.id for e in outcome.events] == [str(n) for n in range(1, 31)]
     sent = [request.last_event_id for request in sse_server.requests]
@@ -46,7 +52,7 @@ def test_resumes_from_last_event_id_across_drops(sse_server: SSEServer, drive: D
 def test_204_at_first_connect_ends_cleanly(sse_server: SSEServer, drive: Driver) -> None:
     """spec: C-FAIL -- 204 means stop: no events, no error, no reconnect."""
     sse_server.route("/gone", Reply(204))
-    outcome = drive(sse_server.url + "/gone", **FAST)
+    outcome = drive(sse_server.url + "/gone", reconnect=FAST)
     assert outcome.events == []
     assert outcome.errors == []
     assert outcome.ready_state is ReadyState.CLOSED
@@ -56,7 +62,7 @@ def test_204_at_first_connect_ends_cleanly(sse_server: SSEServer, drive: Driver)
 def test_204_on_reconnect_ends_cleanly(sse_server: SSEServer, drive: Driver) -> None:
     """A 204 answering a reconnection ends iteration after the events already seen."""
     sse_server.route("/s", Stream(event("a", id="1")), Reply(204))
-    outcome = drive(sse_server.url + "/s", **FAST)
+    outcome = drive(sse_server.url + "/s", reconnect=FAST)
     assert outcome.events == [ServerSentEvent(data="a", id="1")]
     assert len(sse_server.requests) == 2
     assert outcome.ready_state is ReadyState.CLOSED
@@ -70,7 +76,7 @@ def test_drop_mid_event_discards_the_partial_event(sse_server: SSEServer, drive:
         Stream(event("b", id="2")),
         Reply(204),
     )
-    outcome = drive(sse_server.url + "/s", **FAST)
+    outcome = drive(sse_server.url + "/s", reconnect=FAST)
     assert [e.data for e in outcome.events] == ["a", "b"]
     assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
 
@@ -78,7 +84,7 @@ def test_drop_mid_event_discards_the_partial_event(sse_server: SSEServer, drive:
 def test_reset_connection_is_reestablished(sse_server: SSEServer, drive: Driver) -> None:
     """A connection reset by the server is a network error: reconnect and resume."""
     sse_server.route("/s", Stream(event("a", id="1"), Drop(reset=True)), Reply(204))
-    outcome = drive(sse_server.url + "/s", **FAST)
+    outcome = drive(sse_server.url + "/s", reconnect=FAST)
     assert [e.data for e in outcome.events] == ["a"]
     assert isinstance(outcome.errors[0], drive.http.ReadError)
 
@@ -86,7 +92,7 @@ def test_reset_connection_is_reestablished(sse_server: SSEServer, drive: Driver)
 def test_incomplete_chunked_body_is_reestablished(sse_server: SSEServer, drive: Driver) -> None:
     """An incomplete chunked read is a network error too."""
     sse_server.route("/s", Stream(event("a", id="1"), Drop(), chunked=True), Reply(204))
-    outcome = drive(sse_server.url + "/s", **FAST)
+    outcome = drive(sse_server.url + "/s", reconnect=FAST)
     assert [e.data for e in outcome.events] == ["a"]
     assert isinstance(outcome.errors[0], drive.http.RemoteProtocolError)
     assert sse_server.requests[1].last_event_id == "1"
@@ -100,7 +106,7 @@ def test_one_byte_per_write(sse_server: SSEServer, drive: Driver) -> None:
         + b"data: cr\r\r"
     )
     sse_server.route("/s", Stream(Trickle(body)), Reply(204))
-    outcome = drive(sse_server.url + "/s", **FAST)
+    outcome = drive(sse_server.url + "/s", reconnect=FAST)
     assert outcome.events == [
         ServerSentEvent(event="add", data="h\u00e9\u20ac"),
         ServerSentEvent(data="two\nlines", id="7"),
@@ -116,7 +122,7 @@ def test_each_connection_strips_its_own_bom(sse_server: SSEServer, drive: Driver
         Stream(b"\xef\xbb\xbf" + event("b", id="2")),
         Reply(204),
     )
-    outcome = drive(sse_server.url + "/s", **FAST)
+    outcome = drive(sse_server.url + "/s", reconnect=FAST)
     assert [e.data for e in outcome.events] == ["a", "b"]
 
 
@@ -129,7 +135,7 @@ def test_content_type_essence_opens_the_stream(
 ) -> None:
     """spec: C-200, C-CHARSET -- the MIME essence decides; parameters and case do not."""
     sse_server.route("/s", Stream(event("a"), content_type=content_type), Reply(204))
-    assert [e.data for e in drive(sse_server.url + "/s", **FAST).events] == ["a"]
+    assert [e.data for e in drive(sse_server.url + "/s", reconnect=FAST).events] == ["a"]
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/json", None])
@@ -139,7 +145,7 @@ def test_wrong_content_type_fails_without_reconnecting(
     """spec: C-FAIL -- a 200 that is not an event stream raises ResponseError, once."""
     sse_server.route("/s", Stream(b'{"error": "nope"}', content_type=content_type))
     with pytest.raises(ResponseError, match="expected Content-Type 'text/event-stream'") as info:
-        drive(sse_server.url + "/s", **FAST)
+        drive(sse_server.url + "/s", reconnect=FAST)
     assert info.value.status_code == 200
     assert info.value.body_preview == '{"error": "nope"}'
     assert len(sse_server.requests) == 1
@@ -152,7 +158,7 @@ def test_error_status_fails_with_its_body(
     """spec: C-FAIL -- another status raises ResponseError with a preview; no reconnect."""
     sse_server.route("/s", Reply(status, b"details of the failure" * 100))
     with pytest.raises(ResponseError, match=f"expected status 200, got {status}") as info:
-        drive(sse_server.url + "/s", **FAST)
+        drive(sse_server.url + "/s", reconnect=FAST)
     assert info.value.status_code == status
     assert info.value.response.status_code == status
     assert info.value.body_preview.startswith("details of the failure")
@@ -164,7 +170,7 @@ def test_error_status_after_a_drop_fails(sse_server: SSEServer, drive: Driver) -
     """A failing status on a reconnection fails the source too (no retry by default)."""
     sse_server.route("/s", Stream(event("a", id="1")), Reply(500, b"down"))
     with pytest.raises(ResponseError):
-        drive(sse_server.url + "/s", **FAST)
+        drive(sse_server.url + "/s", reconnect=FAST)
 
 
 def test_retry_statuses_reconnect_after_retry_after(sse_server: SSEServer, drive: Driver) -> None:
@@ -172,7 +178,7 @@ def test_retry_statuses_reconnect_after_retry_after(sse_server: SSEServer, drive
     sse_server.route(
         "/s", Reply(503, b"busy", {"Retry-After": "0"}), Stream(event("a", id="1")), Reply(204)
     )
-    outcome = drive(sse_server.url + "/s", retry_statuses=True, **FAST)
+    outcome = drive(sse_server.url + "/s", reconnect=FAST.replace(retry_statuses=True))
     assert [e.data for e in outcome.events] == ["a"]
     assert isinstance(outcome.errors[0], ResponseError)
     assert outcome.errors[0].status_code == 503
@@ -184,7 +190,7 @@ def test_redirect_is_followed_and_reconnections_go_to_its_target(
     """spec: C-REDIRECT -- later attempts go straight to where the stream came from."""
     sse_server.route("/old", Reply.redirect("/new"))
     sse_server.route("/new", Stream(event("a", id="1")), Reply(204))
-    outcome = drive(sse_server.url + "/old", **FAST)
+    outcome = drive(sse_server.url + "/old", reconnect=FAST)
     assert [e.data for e in outcome.events] == ["a"]
     assert [r.path for r in sse_server.requests] == ["/old", "/new", "/new"]
     assert sse_server.requests[2].last_event_id == "1"
@@ -195,13 +201,13 @@ def test_redirect_loop_is_bounded(sse_server: SSEServer, drive: Driver) -> None:
     """A redirect loop ends in TooManyRedirects, not a hang."""
     sse_server.route("/loop", Reply.redirect("/loop"))
     with pytest.raises(drive.http.TooManyRedirects):
-        drive(sse_server.url + "/loop", **FAST)
+        drive(sse_server.url + "/loop", reconnect=FAST)
 
 
 def test_idle_timeout_reestablishes_a_stalled_stream(sse_server: SSEServer, drive: Driver) -> None:
     """Beyond spec: no byte for idle_timeout seconds means a dead connection."""
     sse_server.route("/s", Stream(event("a", id="1"), Stall()), Reply(204))
-    outcome = drive(sse_server.url + "/s", idle_timeout=0.2, **FAST)
+    outcome = drive(sse_server.url + "/s", timeout=Timeouts(idle=0.2), reconnect=FAST)
     assert [e.data for e in outcome.events] == ["a"]
     assert isinstance(outcome.errors[0], drive.http.ReadTimeout)
     assert sse_server.requests[1].last_event_id == "1"
@@ -210,7 +216,7 @@ def test_idle_timeout_reestablishes_a_stalled_stream(sse_server: SSEServer, driv
 def test_server_retry_sets_the_delay(sse_server: SSEServer, drive: Driver) -> None:
     """spec: C-DELAY, F-RETRY -- the server's retry field is the base of the next wait."""
     sse_server.route("/s", Stream(event(None, retry=40), event("a", id="1")), Reply(204))
-    outcome = drive(sse_server.url + "/s", reconnection_time=5.0)
+    outcome = drive(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=5.0))
     assert 0.04 <= outcome.delays[0] <= 0.05  # 40 ms plus at most 25 % jitter
     assert outcome.reconnection_time == 0.04
 
@@ -220,7 +226,7 @@ def test_refused_connection_gives_up_after_max_attempts(drive: Driver) -> None:
     with SSEServer() as server:
         url = server.url  # a port that is free once the server is gone
     with pytest.raises(ReconnectError) as info:
-        drive(url + "/s", max_attempts=3, **FAST)
+        drive(url + "/s", reconnect=FAST.replace(max_attempts=3))
     assert info.value.attempts == 3
     assert isinstance(info.value.__cause__, drive.http.ConnectError)
 
@@ -230,7 +236,7 @@ def test_post_with_a_body_does_not_reconnect_by_default(
 ) -> None:
     """spec: C-REQ (beyond) -- a POST is not replayed unless the user opts in."""
     sse_server.route("/llm", Stream(event("tok", id="1")), Stream(event("again", id="2")))
-    outcome = drive(sse_server.url + "/llm", method="POST", json={"prompt": "hi"}, **FAST)
+    outcome = drive(sse_server.url + "/llm", method="POST", json={"prompt": "hi"}, reconnect=FAST)
     assert [e.data for e in outcome.events] == ["tok"]
     assert len(sse_server.requests) == 1
     request = sse_server.requests[0]
@@ -243,9 +249,7 @@ def test_post_with_a_body_does_not_reconnect_by_default(
 def test_post_reconnects_when_asked(sse_server: SSEServer, drive: Driver) -> None:
     """With reconnect=True a POST is resent, with its body and Last-Event-ID."""
     sse_server.route("/llm", Stream(event("one", id="1")), Stream(event("two", id="2")), Reply(204))
-    outcome = drive(
-        sse_server.url + "/llm", method="REPORT", content=b"query", reconnect=True, **FAST
-    )
+    outcome = drive(sse_server.url + "/llm", method="REPORT", content=b"query", reconnect=FAST)
     assert [e.data for e in outcome.events] == ["one", "two"]
     assert [(r.method, r.body, r.last_event_id) for r in sse_server.requests] == [
         ("REPORT", b"query", None),
@@ -279,7 +283,7 @@ def test_request_headers(sse_server: SSEServer, drive: Driver) -> None:
         last_event_id="41",
         headers={"Authorization": "Bearer t", "X-Trace": "1"},
         params={"room": "7"},
-        **FAST,
+        reconnect=FAST,
     )
     first, second = sse_server.requests
     assert first.headers["accept"] == "text/event-stream"
@@ -296,16 +300,16 @@ def test_headers_callable_is_called_for_every_attempt(sse_server: SSEServer, dri
     """A headers function gives fresh values (say, a refreshed token) to each attempt."""
     tokens = iter(["one", "two", "three"])
     sse_server.route("/s", Stream(event("a", id="1")), Reply(204))
-    drive(sse_server.url + "/s", headers=lambda: {"Authorization": next(tokens)}, **FAST)
+    drive(sse_server.url + "/s", headers=lambda: {"Authorization": next(tokens)}, reconnect=FAST)
     assert [r.headers["authorization"] for r in sse_server.requests] == ["one", "two"]
 
 
 def test_comments_reach_on_comment(sse_server: SSEServer, drive: Driver) -> None:
     """Beyond spec: keep-alive comments are visible to whoever asks."""
-    seen: list[str] = []
+    hooks = CommentRecorder()
     sse_server.route("/s", Stream(b": ping\n\n", event("a", comment="note")), Reply(204))
-    drive(sse_server.url + "/s", on_comment=seen.append, **FAST)
-    assert seen == [" ping", "note"]
+    drive(sse_server.url + "/s", hooks=hooks, reconnect=FAST)
+    assert hooks.comments == [" ping", "note"]
 
 
 def test_empty_200_body_keeps_reconnecting_until_the_limit(
@@ -314,7 +318,7 @@ def test_empty_200_body_keeps_reconnecting_until_the_limit(
     """A server that accepts and closes at once backs off and gives up at max_attempts."""
     sse_server.route("/s", Stream())
     with pytest.raises(ReconnectError) as info:
-        drive(sse_server.url + "/s", max_attempts=4, **FAST)
+        drive(sse_server.url + "/s", reconnect=FAST.replace(max_attempts=4))
     assert isinstance(info.value.__cause__, StreamEnded)
     assert len(sse_server.requests) == 4
 

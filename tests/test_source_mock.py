@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
+from typing import Any
 
 import httpx
 import httpx2
@@ -16,7 +17,10 @@ import respx
 from sse_client import (
     AsyncEventSource,
     EventSource,
+    Failure,
+    Hooks,
     ReadyState,
+    ReconnectPolicy,
     ResponseError,
     ServerSentEvent,
     StreamEnded,
@@ -25,7 +29,32 @@ from sse_client import (
 )
 from sse_client.testing import Drop, MockSSE, Reply, Stall, Stream, event
 
+from .drivers import Recorder
+
 URL = "http://test/stream"
+NOW = ReconnectPolicy(delay=0)
+
+
+class Log(Hooks):
+    """Hooks that write what happens, in order, to a list of lines."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def on_open(self, source: Any, response: Any) -> None:
+        self.lines.append(f"open {response.status_code}")
+
+    def on_error(self, source: Any, failure: Failure) -> None:
+        self.lines.append(f"error {type(failure.error).__name__}")
+
+    def on_retry(self, source: Any, delay: float) -> None:
+        self.lines.append(f"retry {delay}")
+
+    def on_close(self, source: Any) -> None:
+        self.lines.append("close")
+
+    def on_comment(self, source: Any, text: str) -> None:
+        self.lines.append(f"comment {text}")
 
 
 def test_mock_transport_with_named_events_and_a_drop(http: ModuleType) -> None:
@@ -35,16 +64,16 @@ def test_mock_transport_with_named_events_and_a_drop(http: ModuleType) -> None:
         Stream(event("b", id="2"), Stall()),
         Reply(204),
     )
-    errors: list[Exception] = []
+    hooks = Recorder()
     with http.Client(transport=http.MockTransport(handler)) as client:
-        source = EventSource(URL, client=client, reconnection_time=0.0, on_error=errors.append)
+        source = EventSource(URL, client=client, reconnect=NOW, hooks=hooks)
         with source:
             events = list(source)
     assert events == [
         ServerSentEvent(event="add", data="a", id="1"),
         ServerSentEvent(data="b", id="2"),
     ]
-    assert [type(error) for error in errors] == [http.ReadError, http.ReadTimeout]
+    assert [type(error) for error in hooks.errors] == [http.ReadError, http.ReadTimeout]
     assert [r.last_event_id for r in handler.requests] == [None, "1", "2"]
     assert source.ready_state is ReadyState.CLOSED
 
@@ -55,16 +84,14 @@ async def test_async_mock_transport(http: ModuleType) -> None:
     handler = MockSSE(
         Stream(event("a", id="1"), Drop(), chunked=True), Stream(event("b")), Reply(204)
     )
-    errors: list[Exception] = []
+    hooks = Recorder()
     async with (
         http.AsyncClient(transport=http.MockTransport(handler)) as client,
-        AsyncEventSource(
-            URL, client=client, reconnection_time=0.0, on_error=errors.append
-        ) as source,
+        AsyncEventSource(URL, client=client, reconnect=NOW, hooks=hooks) as source,
     ):
         events = [item async for item in source]
     assert [e.data for e in events] == ["a", "b"]
-    assert [type(error) for error in errors] == [http.RemoteProtocolError, StreamEnded]
+    assert [type(error) for error in hooks.errors] == [http.RemoteProtocolError, StreamEnded]
 
 
 def test_respx_route() -> None:
@@ -72,7 +99,7 @@ def test_respx_route() -> None:
     handler = MockSSE(Stream(event("hello", id="1")), Reply(204))
     with respx.mock, httpx.Client() as client:
         route = respx.get(URL).mock(side_effect=handler)
-        with EventSource(URL, client=client, reconnection_time=0.0) as source:
+        with EventSource(URL, client=client, reconnect=NOW) as source:
             assert [e.data for e in source] == ["hello"]
         assert route.call_count == 2
     assert handler.requests[1].last_event_id == "1"
@@ -98,15 +125,7 @@ def test_hooks_are_called_in_order(http: ModuleType) -> None:
     handler = MockSSE(Stream(event("a", id="1")), Reply(204))
     with (
         http.Client(transport=http.MockTransport(handler)) as client,
-        EventSource(
-            URL,
-            client=client,
-            reconnection_time=0.0,
-            on_open=lambda response: log.append(f"open {response.status_code}"),
-            on_error=lambda error: log.append(f"error {type(error).__name__}"),
-            on_retry=lambda delay: log.append(f"retry {delay}"),
-            on_close=lambda: log.append("close"),
-        ) as source,
+        EventSource(URL, client=client, reconnect=NOW, hooks=Log(log)) as source,
     ):
         log.extend(f"event {item.data}" for item in source)
     assert log == ["open 200", "event a", "error StreamEnded", "retry 0.0", "close"]
@@ -209,12 +228,19 @@ def test_comments_and_events_keep_their_order_within_one_read(http: ModuleType) 
     handler = MockSSE(Stream(event("a") + b":between\n" + event("b") + b":after\n"), Reply(204))
     with (
         http.Client(transport=http.MockTransport(handler)) as client,
-        EventSource(
-            URL, client=client, on_comment=lambda text: log.append(f"comment {text}")
-        ) as source,
+        EventSource(URL, client=client, reconnect=NOW, hooks=Log(log)) as source,
     ):
         log.extend(f"event {item.data}" for item in source)
-    assert log == ["event a", "comment between", "event b", "comment after"]
+    assert log == [
+        "open 200",
+        "event a",
+        "comment between",
+        "event b",
+        "comment after",
+        "error StreamEnded",
+        "retry 0.0",
+        "close",
+    ]
 
 
 @pytest.mark.anyio
@@ -224,10 +250,8 @@ async def test_async_comments_and_events_keep_their_order(http: ModuleType) -> N
     handler = MockSSE(Stream(b":first\n" + event("a") + b":between\n" + event("b")), Reply(204))
     async with (
         http.AsyncClient(transport=http.MockTransport(handler)) as client,
-        AsyncEventSource(
-            URL, client=client, on_comment=lambda text: log.append(f"comment {text}")
-        ) as source,
+        AsyncEventSource(URL, client=client, reconnect=NOW, hooks=Log(log)) as source,
     ):
         async for item in source:
             log.append(f"event {item.data}")  # noqa: PERF401 -- interleaved with the hook
-    assert log == ["comment first", "event a", "comment between", "event b"]
+    assert log[1:5] == ["comment first", "event a", "comment between", "event b"]

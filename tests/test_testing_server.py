@@ -12,7 +12,13 @@ import anyio
 import httpx2
 import pytest
 
-from sse_client import EventSource, EventStreamParser, EventTooLarge, ServerSentEvent
+from sse_client import (
+    EventSource,
+    EventStreamParser,
+    EventTooLarge,
+    ReconnectPolicy,
+    ServerSentEvent,
+)
 from sse_client.testing import (
     Drop,
     Reply,
@@ -620,7 +626,7 @@ def test_package_example_runs_against_the_server() -> None:
             Stream(event("one", id="1"), Drop()),
             Reply(204),
         )
-        with EventSource(server.url + "/feed", reconnection_time=0.01) as source:
+        with EventSource(server.url + "/feed", reconnect=ReconnectPolicy(delay=0.01)) as source:
             assert [e.data for e in source] == ["one"]
         assert server.requests[1].last_event_id == "1"
 
