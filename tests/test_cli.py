@@ -218,7 +218,8 @@ def test_giving_up_reconnecting_is_status_1(capsys: Capture) -> None:
 def test_idle_timeout_ends_a_silent_connection(sse_server: SSEServer, capsys: Capture) -> None:
     """--idle-timeout ends a silent connection (then, without reconnection, the run)."""
     sse_server.route("/s", Stream(event("a"), Stall()))
-    status = main([sse_server.url + "/s", "--idle-timeout", "0.05", "--no-reconnect"])
+    # Long enough for a busy machine to deliver the first event before it runs out.
+    status = main([sse_server.url + "/s", "--idle-timeout", "0.5", "--no-reconnect"])
     out, err = capsys.readouterr()
     assert (status, out) == (1, "message: a\n")
     assert err.startswith("error: ReadTimeout")

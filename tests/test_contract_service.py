@@ -213,7 +213,7 @@ def test_read_timeout(service: str, receiver: Receiver, sse_server: SSEServer) -
         streamUrl=sse_server.url + "/s",
         callbackUrl=receiver.url,
         initialDelayMs=0,
-        readTimeoutMs=300,
+        readTimeoutMs=1000,  # long enough for a busy machine to deliver "Hello" first
     )
     hello, error = receiver.wait(2)
     assert hello["event"]["data"] == "Hello"

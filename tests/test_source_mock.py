@@ -207,7 +207,10 @@ def test_comments_and_events_keep_their_order_within_one_read() -> None:
     with (
         httpx.Client(transport=httpx.MockTransport(handler)) as client,
         EventSource(
-            URL, client=client, on_comment=lambda text: log.append(f"comment {text}")
+            URL,
+            client=client,
+            reconnection_time=0.01,  # the 204 comes on the reconnection
+            on_comment=lambda text: log.append(f"comment {text}"),
         ) as source,
     ):
         log.extend(f"event {item.data}" for item in source)
@@ -222,7 +225,10 @@ async def test_async_comments_and_events_keep_their_order() -> None:
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
         AsyncEventSource(
-            URL, client=client, on_comment=lambda text: log.append(f"comment {text}")
+            URL,
+            client=client,
+            reconnection_time=0.01,  # the 204 comes on the reconnection
+            on_comment=lambda text: log.append(f"comment {text}"),
         ) as source,
     ):
         async for item in source:
