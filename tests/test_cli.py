@@ -469,7 +469,7 @@ def one_stream_server(*, reason: str = "OK", tls: ssl.SSLContext | None = None) 
     server.reason = reason
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
         yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}/s"
