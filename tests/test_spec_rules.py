@@ -6,8 +6,13 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import sse_client
+
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "docs" / "spec-rules.md"
+# The package that is imported: the source tree, or an installed copy when an unpacked
+# sdist runs its tests against an install.
+PACKAGE = Path(sse_client.__file__).resolve().parent
 
 TAG = r"[A-Z]+(?:-[A-Z0-9]+)+"
 # "spec: C-200", and lists: "spec: C-DELAY, F-RETRY".
@@ -18,11 +23,11 @@ DEFINITION = re.compile(rf"^\*\*({TAG})\*\*$", re.MULTILINE)
 def cited_tags() -> dict[str, list[str]]:
     """Each tag cited in sse_client/ and tests/, with the files that cite it."""
     cited: dict[str, list[str]] = {}
-    for folder in ("sse_client", "tests"):
-        for path in sorted((ROOT / folder).rglob("*.py")):
+    for folder in (PACKAGE, ROOT / "tests"):
+        for path in sorted(folder.rglob("*.py")):
             for match in CITATION.finditer(path.read_text(encoding="utf-8")):
                 for tag in re.split(r",\s*", match[1]):
-                    cited.setdefault(tag, []).append(str(path.relative_to(ROOT)))
+                    cited.setdefault(tag, []).append(f"{folder.name}/{path.relative_to(folder)}")
     return cited
 
 
