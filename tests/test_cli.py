@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import json
@@ -238,29 +239,57 @@ def test_idle_timeout_zero_waits_forever(sse_server: SSEServer, capsys: Capture)
     assert capsys.readouterr().out == "message: a\n"
 
 
+# A shell starts a background job (`pytest &` in a script) with SIGINT ignored, and
+# Python then leaves it ignored, in itself and in its children.
+SIGINT_IGNORED = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt during the test, as in a terminal, however pytest ran."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_ctrl_c_during_a_blocked_read_is_status_130(sse_server: SSEServer, capsys: Capture) -> None:
     """SIGINT while the stream waits for bytes: status 130, a short note, no traceback."""
     sse_server.route("/s", Stream(event("a"), Stall()))
     main_thread = threading.main_thread().ident
     assert main_thread is not None
 
+    returned = threading.Event()
+
     def press_ctrl_c() -> None:
-        sse_server.wait_for_requests(1, timeout=5.0)
+        # Bounded, but with room for a busy machine: should the request come late, or a
+        # press be lost (a KeyboardInterrupt raised inside a finaliser is ignored), the
+        # read stalls forever and only a later press ends it. Presses are seconds apart,
+        # so that a second one never lands while main() handles the first.
+        with contextlib.suppress(TimeoutError):  # pressing is still the way out
+            sse_server.wait_for_requests(1, timeout=60.0)
         time.sleep(0.05)  # let the client block in its read
-        signal.pthread_kill(main_thread, signal.SIGINT)
+        for _ in range(6):
+            signal.pthread_kill(main_thread, signal.SIGINT)
+            if returned.wait(10.0):
+                return
 
     presser = threading.Thread(target=press_ctrl_c)
     presser.start()
     try:
         status = main([sse_server.url + "/s"])
     finally:
+        returned.set()
         presser.join()
     assert status == 130
     assert capsys.readouterr().err == "interrupted\n"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+@pytest.mark.skipif(SIGINT_IGNORED, reason="SIGINT is ignored here, so the child ignores it too")
 def test_ctrl_c_ends_the_process_with_130(sse_server: SSEServer) -> None:
     """The real thing: SIGINT to `python -m sse_client URL` exits 130 with no traceback."""
     sse_server.route("/s", Stream(event("a"), Stall()))
