@@ -387,7 +387,7 @@ class _Output:
 
     def on_open(self, response: httpx.Response) -> None:
         self._connected = True
-        # HTTP/2 has no reason phrase, and an HTTP/1.1 server may send an empty one.
+        # An HTTP/1.1 server may send an empty reason phrase.
         status = " ".join(filter(None, (str(response.status_code), response.reason_phrase)))
         self.note(f"connected: {status} {response.url}")
 

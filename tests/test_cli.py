@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -577,6 +578,57 @@ def test_proxy_variables_are_honoured(
     assert main(["http://stream.example/s", "--no-reconnect"]) == 0
     assert capsys.readouterr().out == "message: via the proxy\n"
     assert sse_server.requests[0].path == "http://stream.example/s"
+
+
+@contextmanager
+def http2_server(tls: ssl.SSLContext) -> Iterator[str]:
+    """A TLS server on 127.0.0.1 that speaks only HTTP/2: each stream gets one event; its URL."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    tls.set_alpn_protocols(["h2"])
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve(raw: socket.socket) -> None:
+        with tls.wrap_socket(raw, server_side=True) as sock:
+            connection = h2.connection.H2Connection(
+                h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+            )
+            connection.initiate_connection()
+            sock.sendall(connection.data_to_send())
+            while data := sock.recv(65536):
+                for item in connection.receive_data(data):
+                    if isinstance(item, h2.events.RequestReceived):
+                        headers = [(":status", "200"), ("content-type", "text/event-stream")]
+                        connection.send_headers(item.stream_id, headers)
+                        connection.send_data(item.stream_id, b"data: hello\n\n", end_stream=True)
+                sock.sendall(connection.data_to_send())
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):  # the listener was closed: the test is over
+            while True:
+                raw, _ = listener.accept()
+                threading.Thread(target=serve, args=(raw,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}/s"
+    finally:
+        listener.close()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("h2") is None, reason="needs h2")
+def test_http2_reads_a_stream_over_http2(ca: trustme.CA, ca_file: str, capsys: Capture) -> None:
+    """--http2 speaks HTTP/2 to a server that speaks nothing else."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with http2_server(context) as url:
+        status = main([url, "--http2", "--cacert", ca_file, "--no-reconnect", "-v"])
+    out, err = capsys.readouterr()
+    assert (status, out) == (0, "message: hello\n")
+    assert err.splitlines()[0] == f"* connected: 200 OK {url}"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("h2") is None, reason="needs h2")
