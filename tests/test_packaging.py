@@ -9,6 +9,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # What loading the pytest plugin must not pull in: the package and its HTTP stack.
@@ -55,3 +57,19 @@ def test_classifiers_name_exactly_the_pythons_from_the_floor_up() -> None:
         if (match := re.fullmatch(r"Programming Language :: Python :: 3\.(\d+)", classifier))
     )
     assert minors == list(range(int(floor[1]), minors[-1] + 1))
+
+
+def test_ci_runs_exactly_the_pythons_the_classifiers_name() -> None:
+    """.ci/run tests every version the classifiers promise, and no other."""
+    ci = ROOT / ".ci" / "run"
+    if not ci.exists():
+        pytest.skip("no .ci/run here (an unpacked sdist)")
+    named = re.search(r"^pythons=\(([^)]*)\)$", ci.read_text(), re.MULTILINE)
+    assert named is not None
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    classified = [
+        classifier.rpartition(" :: ")[2]
+        for classifier in project["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", classifier)
+    ]
+    assert named[1].split() == classified
