@@ -7,4 +7,4 @@ from ._cli import main, run
 __all__ = ["main", "run"]
 
 if __name__ == "__main__":  # pragma: no cover -- runs in the subprocesses of tests/test_demo.py
-    run()
+    run(prog="python -m sse_client")

@@ -4,16 +4,23 @@ Standard library only (argparse). Events go to stdout, one per line, flushed at 
 that a pipe sees each as it comes; lifecycle lines (``-v``) and errors go to stderr.
 Every argument is checked before anything connects, so a mistake in one is a usage
 error (status 2), never a traceback.
+
+What a server sends is shown as text, never obeyed: on a terminal, control characters
+in events, comments and messages are printed as escapes (``\x1b``), so a hostile
+stream cannot send the terminal escape sequences (retitle the window, rewrite the
+screen, or worse). Output to a pipe or a file stays exact.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import json
 import math
 import os
 import re
+import ssl
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +32,7 @@ from . import EventSource, Failure, Hooks, ReconnectPolicy, Timeouts
 from ._errors import SSEError
 from ._models import ServerSentEvent
 
-__all__ = ["build_parser", "format_line", "main", "run"]
+__all__ = ["build_parser", "escape_controls", "format_line", "main", "run"]
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
@@ -40,12 +47,25 @@ _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 _SHOWN_LINE_BREAK: Final = "\\n"  # a backslash and an n
 
+# What a terminal may act on rather than show: the C0 controls (ESC starts its escape
+# sequences), DEL, and the C1 controls (U+009B alone is a CSI on some terminals).
+_CONTROLS: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+PROG_MODULE: Final = "python -m sse_client"  # the name in --help when run with -m
+PROG_SCRIPT: Final = "sse-client"  # the name in --help when run as the console script
+
 _EPILOG: Final = """\
 output format:
   One line per event: TYPE #ID: DATA (without #ID when the event has no id).
   Line breaks inside DATA are shown as \\n, so every event stays on one line.
+  On a terminal, other control characters are shown as escapes (\\x1b), so a
+  server cannot drive the terminal; to a pipe or a file, output is exact.
   --json prints {"event", "data", "id"} objects instead (exact, one per line),
   and comments, with --comments, as {"comment": TEXT}.
+
+environment:
+  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY choose a proxy; SSL_CERT_FILE
+  and SSL_CERT_DIR replace the system's CA certificates (--cacert overrides them).
 
 reconnection:
   A GET reconnects after a network error, an idle timeout or the end of the
@@ -90,8 +110,11 @@ def _seconds(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = PROG_MODULE) -> argparse.ArgumentParser:
     """The argument parser of the command line (its ``--help`` is the reference).
+
+    Args:
+        prog: The program's name in usage and error lines: how it was started.
 
     Returns:
         A parser whose namespace :func:`main` reads.
@@ -103,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser = argparse.ArgumentParser(
-        prog="python -m sse_client",
+        prog=prog,
         description="Print the events of a Server-Sent Events stream, one per line.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -134,6 +157,25 @@ def build_parser() -> argparse.ArgumentParser:
     body.add_argument("--json-body", metavar="JSON", help="a JSON request body")
     request.add_argument(
         "--last-event-id", default="", metavar="ID", help="resume after this event ID"
+    )
+    tls = parser.add_argument_group("TLS and HTTP")
+    trust = tls.add_mutually_exclusive_group()
+    trust.add_argument(
+        "--cacert",
+        metavar="FILE",
+        help="trust the CA certificates in this PEM file instead of the system's"
+        " (default: the system's, or SSL_CERT_FILE / SSL_CERT_DIR when set)",
+    )
+    trust.add_argument(
+        "-k",
+        "--insecure",
+        action="store_true",
+        help="do not verify the server's certificate (the connection is still encrypted)",
+    )
+    tls.add_argument(
+        "--http2",
+        action="store_true",
+        help="offer HTTP/2 over TLS (needs h2: pip install 'sse-client[http2]')",
     )
     stream = parser.add_argument_group("connection")
     again = stream.add_mutually_exclusive_group()
@@ -202,12 +244,23 @@ def format_line(event: ServerSentEvent, *, as_json: bool = False) -> str:
     return f"{label}: " + event.data.replace("\n", _SHOWN_LINE_BREAK)
 
 
+def escape_controls(text: str) -> str:
+    r"""``text`` with each control character (C0, DEL, C1) written as a ``\xNN`` escape.
+
+    Example:
+        >>> escape_controls("\x1b]0;owned\x07")
+        '\\x1b]0;owned\\x07'
+    """
+    return _CONTROLS.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
+
+
 @dataclass
 class _Options:
     """What the arguments ask for, checked."""
 
     headers: httpx2.Headers
     method: str
+    verify: ssl.SSLContext | bool = True
     body: dict[str, Any] = field(default_factory=dict)
 
 
@@ -219,7 +272,21 @@ def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     if not isinstance(error, SSEError):
         text = f"{type(error).__name__}: {text}"
+    if _caused_by_certificate(error):
+        text += " (trust its CA with --cacert FILE, or skip the check with --insecure)"
     return _one_line(text)
+
+
+def _caused_by_certificate(error: BaseException) -> bool:
+    """Whether a certificate that failed verification is at the root of ``error``."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> _Options:
@@ -254,7 +321,15 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     method = args.method.upper() if args.method else ("POST" if body else "GET")
-    return _Options(headers=httpx2.Headers(headers), method=method, body=body)
+    if args.http2 and importlib.util.find_spec("h2") is None:
+        parser.error("--http2 needs the h2 package: pip install 'sse-client[http2]'")
+    verify: ssl.SSLContext | bool = not args.insecure
+    if args.cacert is not None:
+        try:
+            verify = ssl.create_default_context(cafile=args.cacert)
+        except (OSError, ssl.SSLError) as exc:
+            parser.error(f"--cacert {args.cacert!r}: {exc}")
+    return _Options(headers=httpx2.Headers(headers), method=method, verify=verify, body=body)
 
 
 def _has_control_characters(text: str) -> bool:
@@ -286,6 +361,8 @@ class _Output(Hooks):
         self.verbose = verbose
         self.comments = comments
         self._connected = False  # whether the failure to come ends an open stream
+        # Asked once: isatty() is a system call, and events come by the thousand.
+        self._terminals = {id(stream) for stream in (sys.stdout, sys.stderr) if stream.isatty()}
 
     def event(self, event: ServerSentEvent) -> None:
         self._write(sys.stdout, format_line(event, as_json=self.as_json))
@@ -301,8 +378,9 @@ class _Output(Hooks):
     def error(self, text: str) -> None:
         self._write(sys.stderr, f"error: {text}")
 
-    @staticmethod
-    def _write(stream: TextIO, line: str) -> None:
+    def _write(self, stream: TextIO, line: str) -> None:
+        if id(stream) in self._terminals:
+            line = escape_controls(line)
         stream.write(line + "\n")
         stream.flush()
 
@@ -310,7 +388,9 @@ class _Output(Hooks):
 
     def on_open(self, source: EventSource, response: httpx2.Response) -> None:
         self._connected = True
-        self.note(f"connected: {response.status_code} {response.reason_phrase} {response.url}")
+        # An HTTP/1.1 server may send an empty reason phrase.
+        status = " ".join(filter(None, (str(response.status_code), response.reason_phrase)))
+        self.note(f"connected: {status} {response.url}")
 
     def on_error(self, source: EventSource, failure: Failure) -> None:
         what = "connection lost" if self._connected else "connection failed"
@@ -330,7 +410,7 @@ class _Output(Hooks):
             self.note("closed")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = PROG_MODULE) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
     Bad arguments exit through argparse (``SystemExit`` with status 2), before any
@@ -338,6 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Args:
         argv: The arguments, without the program name.
+        prog: The program's name in usage and error lines.
 
     Returns:
         0 at a clean end, 1 when the stream failed, 130 when interrupted.
@@ -346,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["--demo"])  # doctest: +SKIP
         0
     """
-    parser = build_parser()
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     options = _check_arguments(parser, args)
     _replace_unencodable(sys.stdout)
@@ -376,16 +457,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _consume(url: str, args: argparse.Namespace, options: _Options, output: _Output) -> int:
-    with EventSource(
-        url,
-        method=options.method,
-        headers=options.headers,
-        last_event_id=args.last_event_id,
-        reconnect=_policy(args, options.method),
-        timeout=Timeouts(idle=args.idle_timeout or None),
-        hooks=output,
-        **options.body,
-    ) as source:
+    # Our own client, for the TLS and HTTP/2 options; trust_env (the default, said here
+    # because --help promises it) honours the proxy and SSL_CERT_* variables.
+    client = httpx2.Client(verify=options.verify, http2=args.http2, trust_env=True)
+    with (
+        client,
+        EventSource(
+            url,
+            client=client,
+            method=options.method,
+            headers=options.headers,
+            last_event_id=args.last_event_id,
+            reconnect=_policy(args, options.method),
+            timeout=Timeouts(idle=args.idle_timeout or None),
+            hooks=output,
+            **options.body,
+        ) as source,
+    ):
         for count, event in enumerate(source, 1):
             output.event(event)
             if count == args.max_events:
@@ -419,6 +507,11 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
-def run() -> None:
-    """The console script: ``sse-client URL`` exits with :func:`main`'s status."""
-    sys.exit(main())
+def run(prog: str = PROG_SCRIPT) -> None:
+    """The console script: ``sse-client URL`` exits with :func:`main`'s status.
+
+    Args:
+        prog: The program's name in usage and error lines (``python -m sse_client``
+            passes its own).
+    """
+    sys.exit(main(prog=prog))

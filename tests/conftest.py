@@ -9,9 +9,9 @@ import pytest
 
 from .drivers import Driver, OnStack, drive_async, drive_sync
 
-# Loaded here rather than through its entry point, so that coverage sees the package
-# imported (see addopts in pyproject.toml).
-pytest_plugins = ["sse_client.testing._plugin"]
+# Loaded here rather than through its entry point, so that coverage sees the plugin
+# module imported (see addopts in pyproject.toml).
+pytest_plugins = ["sse_client_pytest"]
 
 
 @pytest.fixture(params=["asyncio", "trio"])

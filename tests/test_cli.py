@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import io
 import json
 import os
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import trustme
 
 from sse_client.__main__ import main, run
 from sse_client.testing import Drop, Reply, SSEServer, Stall, Stream, event
@@ -218,7 +226,8 @@ def test_giving_up_reconnecting_is_status_1(capsys: Capture) -> None:
 def test_idle_timeout_ends_a_silent_connection(sse_server: SSEServer, capsys: Capture) -> None:
     """--idle-timeout ends a silent connection (then, without reconnection, the run)."""
     sse_server.route("/s", Stream(event("a"), Stall()))
-    status = main([sse_server.url + "/s", "--idle-timeout", "0.05", "--no-reconnect"])
+    # Long enough for a busy machine to deliver the first event before it runs out.
+    status = main([sse_server.url + "/s", "--idle-timeout", "0.5", "--no-reconnect"])
     out, err = capsys.readouterr()
     assert (status, out) == (1, "message: a\n")
     assert err.startswith("error: ReadTimeout")
@@ -231,29 +240,57 @@ def test_idle_timeout_zero_waits_forever(sse_server: SSEServer, capsys: Capture)
     assert capsys.readouterr().out == "message: a\n"
 
 
+# A shell starts a background job (`pytest &` in a script) with SIGINT ignored, and
+# Python then leaves it ignored, in itself and in its children.
+SIGINT_IGNORED = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt during the test, as in a terminal, however pytest ran."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_ctrl_c_during_a_blocked_read_is_status_130(sse_server: SSEServer, capsys: Capture) -> None:
     """SIGINT while the stream waits for bytes: status 130, a short note, no traceback."""
     sse_server.route("/s", Stream(event("a"), Stall()))
     main_thread = threading.main_thread().ident
     assert main_thread is not None
 
+    returned = threading.Event()
+
     def press_ctrl_c() -> None:
-        sse_server.wait_for_requests(1, timeout=5.0)
+        # Bounded, but with room for a busy machine: should the request come late, or a
+        # press be lost (a KeyboardInterrupt raised inside a finaliser is ignored), the
+        # read stalls forever and only a later press ends it. Presses are seconds apart,
+        # so that a second one never lands while main() handles the first.
+        with contextlib.suppress(TimeoutError):  # pressing is still the way out
+            sse_server.wait_for_requests(1, timeout=60.0)
         time.sleep(0.05)  # let the client block in its read
-        signal.pthread_kill(main_thread, signal.SIGINT)
+        for _ in range(6):
+            signal.pthread_kill(main_thread, signal.SIGINT)
+            if returned.wait(10.0):
+                return
 
     presser = threading.Thread(target=press_ctrl_c)
     presser.start()
     try:
         status = main([sse_server.url + "/s"])
     finally:
+        returned.set()
         presser.join()
     assert status == 130
     assert capsys.readouterr().err == "interrupted\n"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+@pytest.mark.skipif(SIGINT_IGNORED, reason="SIGINT is ignored here, so the child ignores it too")
 def test_ctrl_c_ends_the_process_with_130(sse_server: SSEServer) -> None:
     """The real thing: SIGINT to `python -m sse_client URL` exits 130 with no traceback."""
     sse_server.route("/s", Stream(event("a"), Stall()))
@@ -396,3 +433,322 @@ def test_console_script_exits_with_the_status(
         run()
     assert info.value.code == 1
     assert capsys.readouterr().err == "error: expected status 200, got 500 Internal Server Error\n"
+
+
+# -- How it was started ------------------------------------------------------------------
+
+
+def test_help_names_python_m_sse_client_when_run_with_m() -> None:
+    """`python -m sse_client --help` calls itself that."""
+    process = python_m_sse_client("--help")
+    out, _ = process.communicate(timeout=20)
+    assert out.startswith(b"usage: python -m sse_client ")
+
+
+def test_help_names_sse_client_when_run_as_the_console_script(
+    monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """The console script calls itself `sse-client`, in help and in errors."""
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/sse-client", "--help"])
+    with pytest.raises(SystemExit):
+        run()
+    assert capsys.readouterr().out.startswith("usage: sse-client ")
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/sse-client", "ftp://x"])
+    with pytest.raises(SystemExit):
+        run()
+    assert capsys.readouterr().err.splitlines()[-1].startswith("sse-client: error: ")
+
+
+@pytest.mark.skipif(
+    not (Path(sys.executable).parent / "sse-client").exists(), reason="no sse-client script here"
+)
+def test_installed_console_script_names_itself() -> None:
+    """The installed `sse-client` script, run for real, says `usage: sse-client`."""
+    script = Path(sys.executable).parent / "sse-client"
+    result = subprocess.run([script, "--help"], capture_output=True, timeout=20, check=True)
+    assert result.stdout.startswith(b"usage: sse-client ")
+
+
+# -- TLS, HTTP and the status line -------------------------------------------------------
+
+
+class OneStream(BaseHTTPRequestHandler):
+    """Answers every GET with one event and a chosen reason phrase, then closes."""
+
+    server: OneStreamServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response_only(200, self.server.reason)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        self.wfile.write(b"data: hello\n\n")
+
+
+class OneStreamServer(ThreadingHTTPServer):
+    daemon_threads = True
+    reason = "OK"
+
+
+@contextmanager
+def one_stream_server(*, reason: str = "OK", tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """A server on 127.0.0.1 (over TLS with ``tls``) whose stream is one event; its URL."""
+    server = OneStreamServer(("127.0.0.1", 0), OneStream)
+    server.reason = reason
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}/s"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    """A certificate authority made for the tests; no system trusts it."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_url(ca: trustme.CA, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The URL of a one-event stream over TLS, with a certificate for 127.0.0.1 from ``ca``."""
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with one_stream_server(tls=context) as url:
+        yield url
+
+
+@pytest.fixture
+def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
+    """The test CA's certificate as a PEM file."""
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def test_an_unknown_certificate_fails_with_a_hint(tls_url: str, capsys: Capture) -> None:
+    """Without --cacert or --insecure, a certificate from an unknown CA is refused: status 1."""
+    status = main([tls_url, "--no-reconnect"])
+    out, err = capsys.readouterr()
+    assert (status, out) == (1, "")
+    assert err.startswith("error: ConnectError: ")
+    assert "CERTIFICATE_VERIFY_FAILED" in err
+    assert err.endswith("(trust its CA with --cacert FILE, or skip the check with --insecure)\n")
+    assert len(err.splitlines()) == 1
+
+
+def test_insecure_accepts_any_certificate(tls_url: str, capsys: Capture) -> None:
+    """--insecure (-k) reads a stream whose certificate nothing vouches for."""
+    assert main([tls_url, "--insecure", "--no-reconnect"]) == 0
+    assert capsys.readouterr().out == "message: hello\n"
+    assert main([tls_url, "-k", "--no-reconnect"]) == 0
+
+
+def test_cacert_trusts_the_given_ca(tls_url: str, ca_file: str, capsys: Capture) -> None:
+    """--cacert FILE verifies the server against the CA in FILE."""
+    assert main([tls_url, "--cacert", ca_file, "--no-reconnect"]) == 0
+    assert capsys.readouterr().out == "message: hello\n"
+
+
+def test_ssl_cert_file_is_honoured(
+    tls_url: str, ca_file: str, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """SSL_CERT_FILE replaces the system's CA certificates, as the help says."""
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    assert main([tls_url, "--no-reconnect"]) == 0
+    assert capsys.readouterr().out == "message: hello\n"
+
+
+def test_proxy_variables_are_honoured(
+    sse_server: SSEServer, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """HTTP_PROXY sends the request through the proxy, in absolute form."""
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", sse_server.url)
+    sse_server.route("http://stream.example/s", Stream(event("via the proxy")))
+    assert main(["http://stream.example/s", "--no-reconnect"]) == 0
+    assert capsys.readouterr().out == "message: via the proxy\n"
+    assert sse_server.requests[0].path == "http://stream.example/s"
+
+
+@contextmanager
+def http2_server(tls: ssl.SSLContext) -> Iterator[str]:
+    """A TLS server on 127.0.0.1 that speaks only HTTP/2: each stream gets one event; its URL."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    tls.set_alpn_protocols(["h2"])
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve(raw: socket.socket) -> None:
+        with tls.wrap_socket(raw, server_side=True) as sock:
+            connection = h2.connection.H2Connection(
+                h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+            )
+            connection.initiate_connection()
+            sock.sendall(connection.data_to_send())
+            while data := sock.recv(65536):
+                for item in connection.receive_data(data):
+                    if isinstance(item, h2.events.RequestReceived):
+                        headers = [(":status", "200"), ("content-type", "text/event-stream")]
+                        connection.send_headers(item.stream_id, headers)
+                        connection.send_data(item.stream_id, b"data: hello\n\n", end_stream=True)
+                sock.sendall(connection.data_to_send())
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):  # the listener was closed: the test is over
+            while True:
+                raw, _ = listener.accept()
+                threading.Thread(target=serve, args=(raw,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}/s"
+    finally:
+        listener.close()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("h2") is None, reason="needs h2")
+def test_http2_reads_a_stream_over_http2(ca: trustme.CA, ca_file: str, capsys: Capture) -> None:
+    """--http2 speaks HTTP/2 to a server that speaks nothing else."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with http2_server(context) as url:
+        status = main([url, "--http2", "--cacert", ca_file, "--no-reconnect", "-v"])
+    out, err = capsys.readouterr()
+    assert (status, out) == (0, "message: hello\n")
+    assert err.splitlines()[0] == f"* connected: 200 OK {url}"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("h2") is None, reason="needs h2")
+def test_http2_is_offered_and_http1_still_works(tls_url: str, capsys: Capture) -> None:
+    """--http2 offers HTTP/2; a server that only speaks HTTP/1.1 is read as before."""
+    assert main([tls_url, "--http2", "--insecure", "--no-reconnect", "-v"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "message: hello\n"
+    assert err.startswith(f"* connected: 200 OK {tls_url}\n")
+
+
+def test_http2_without_h2_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """--http2 where h2 is not installed says what to install: status 2."""
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "h2" else find_spec(name, *a)
+    )
+    with pytest.raises(SystemExit) as info:
+        main(["https://example.com/s", "--http2"])
+    assert info.value.code == 2
+    assert "pip install 'sse-client[http2]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["--cacert", "/no/such/ca.pem"], id="cacert-missing"),
+        pytest.param(["--cacert", __file__], id="cacert-not-pem"),
+        pytest.param(["--cacert", __file__, "--insecure"], id="cacert-and-insecure"),
+    ],
+)
+def test_bad_tls_arguments_exit_2(argv: list[str], capsys: Capture) -> None:
+    """A CA file that cannot be read, or with --insecure, is a usage error."""
+    with pytest.raises(SystemExit) as info:
+        main(["https://example.com/s", *argv])
+    assert info.value.code == 2
+    assert "error: " in capsys.readouterr().err
+
+
+def test_status_line_without_a_reason_phrase_has_single_spaces(capsys: Capture) -> None:
+    """A server that sends no reason phrase gets `200 URL`, not `200  URL`."""
+    with one_stream_server(reason="") as url:
+        assert main([url, "--no-reconnect", "-v"]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == f"* connected: 200 {url}"
+
+
+# -- What a hostile server can print --------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+HOSTILE = {"data": "\x1b]0;owned\x07red\x1b[31m\ttab\nnext\x7f", "event": "\x1b[2J", "id": "\x9b6n"}
+
+
+@pytest.fixture
+def hostile_url(sse_server: SSEServer) -> str:
+    """A stream whose event, comment and id carry terminal escape sequences."""
+    sse_server.route(
+        "/s",
+        Stream(
+            b":\x1b[2Jcomment\n",
+            event(HOSTILE["data"], event=HOSTILE["event"], id=HOSTILE["id"]),
+        ),
+    )
+    return sse_server.url + "/s"
+
+
+def test_control_characters_are_escaped_on_a_terminal(
+    hostile_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal, ESC, BEL, tab, DEL and C1 controls print as \\xNN; lines still end."""
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    assert main([hostile_url, "--no-reconnect", "--comments"]) == 0
+    assert terminal.getvalue() == (
+        ":\\x1b[2Jcomment\n\\x1b[2J #\\x9b6n: \\x1b]0;owned\\x07red\\x1b[31m\\x09tab\\nnext\\x7f\n"
+    )
+
+
+def test_messages_on_a_terminal_are_escaped_too(
+    sse_server: SSEServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lifecycle lines on a terminal stderr are escaped like events."""
+    sse_server.route("/s", Stream(event("a", id="\x1b[1m")), Reply(204))
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main([sse_server.url + "/s", "--reconnection-time", "0.01", "-v"]) == 0
+    assert "\x1b" not in terminal.getvalue()
+    assert "with Last-Event-ID '\\x1b[1m'" in terminal.getvalue()
+
+
+def test_output_to_a_pipe_is_exact(hostile_url: str, capsys: Capture) -> None:
+    """To a pipe, the readable form keeps every character but the line break as sent."""
+    assert main([hostile_url, "--no-reconnect", "--comments"]) == 0
+    data = HOSTILE["data"].replace("\n", "\\n")
+    assert capsys.readouterr().out == (
+        f":\x1b[2Jcomment\n{HOSTILE['event']} #{HOSTILE['id']}: {data}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "stdout", [pytest.param(None, id="pipe"), pytest.param(Terminal, id="tty")]
+)
+def test_json_output_is_exact_everywhere(
+    hostile_url: str,
+    stdout: type[Terminal] | None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Capture,
+) -> None:
+    """--json is exact on a terminal and to a pipe (JSON escapes control characters itself)."""
+    terminal = None if stdout is None else stdout()
+    if terminal is not None:
+        monkeypatch.setattr(sys, "stdout", terminal)
+    assert main([hostile_url, "--no-reconnect", "--json"]) == 0
+    text = capsys.readouterr().out if terminal is None else terminal.getvalue()
+    assert json.loads(text) == HOSTILE

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import string
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from sse_client.testing import Drop, Reply, SSEServer, Stall, Stream, event
+from sse_client.testing import Drop, Reply, Sleep, SSEServer, Stall, Stream, event, format_event
 
 
 def load_service() -> ModuleType:
@@ -34,6 +35,10 @@ def load_service() -> ModuleType:
 
 
 service_module = load_service()
+
+# How often serve_forever() looks for shutdown(): its default, half a second, would be
+# paid by every test twice (the service and the receiver).
+POLL = 0.01  # seconds
 
 
 class Receiver:
@@ -60,7 +65,7 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(POLL,), daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cb"
 
@@ -80,7 +85,7 @@ class Receiver:
 def service(request: pytest.FixtureRequest) -> Iterator[str]:
     """The service's base URL, driving the client the parameter names."""
     server = service_module.ServiceServer(("127.0.0.1", 0), request.param)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -110,15 +115,8 @@ def delete(instance: str) -> None:
 def test_status_lists_the_capabilities(service: str) -> None:
     """GET / answers with every capability the clients really have."""
     body = httpx2.get(service + "/").json()
-    assert set(body["capabilities"]) == {
-        "comments",
-        "headers",
-        "last-event-id",
-        "post",
-        "report",
-        "read-timeout",
-        "restart",
-    }
+    declared = "bom comments headers last-event-id post read-timeout report restart"
+    assert sorted(body["capabilities"]) == declared.split()
 
 
 def test_events_and_comments_in_order(
@@ -213,7 +211,7 @@ def test_read_timeout(service: str, receiver: Receiver, sse_server: SSEServer) -
         streamUrl=sse_server.url + "/s",
         callbackUrl=receiver.url,
         initialDelayMs=0,
-        readTimeoutMs=300,
+        readTimeoutMs=1000,  # long enough for a busy machine to deliver "Hello" first
     )
     hello, error = receiver.wait(2)
     assert hello["event"]["data"] == "Hello"
@@ -259,10 +257,46 @@ def test_bad_requests(service: str) -> None:
 def test_delete_root_stops_the_service() -> None:
     """DELETE / ends serve_forever."""
     server = service_module.ServiceServer(("127.0.0.1", 0), "sync")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     assert httpx2.delete(url).status_code == 204
     thread.join(5)
     assert not thread.is_alive()
     server.server_close()
+
+
+# The harness's payload tests: one event of 5 MiB (and one of 10 MiB), sent in one write
+# or split in two, must arrive whole, well past the default max_event_size of 1 MiB.
+LARGE = (string.ascii_lowercase * (5 * 2**20 // 26 + 1))[: 5 * 2**20]
+
+
+@pytest.mark.parametrize("writes", [1, 2], ids=["one-chunk", "two-chunks"])
+def test_large_message(
+    service: str, receiver: Receiver, sse_server: SSEServer, writes: int
+) -> None:
+    """A 5 MiB event, in one write or two, reaches the harness whole."""
+    body = format_event(LARGE, event="big", id="1")
+    cut = len(body) // 2
+    chunks = [body] if writes == 1 else [body[:cut], Sleep(0.01), body[cut:]]
+    sse_server.route("/s", Stream(*chunks, Stall()))
+    instance = create(service, streamUrl=sse_server.url + "/s", callbackUrl=receiver.url)
+    (message,) = receiver.wait(1, timeout=30.0)
+    assert message["kind"] == "event"
+    assert message["event"] == {"type": "big", "data": LARGE, "id": "1"}
+    delete(instance)
+
+
+def test_bom_at_the_start_is_dropped_and_later_ones_kept(
+    service: str, receiver: Receiver, sse_server: SSEServer
+) -> None:
+    """spec: P-BOM -- the first event of a stream that starts with a BOM is delivered."""
+    sse_server.route(
+        "/s",
+        Stream(b"\xef\xbb\xbf" + event("first"), event("\ufeffsecond"), b"\xef\xbb\xbf", Stall()),
+    )
+    instance = create(service, streamUrl=sse_server.url + "/s", callbackUrl=receiver.url)
+    first, second = receiver.wait(2)
+    assert first["event"]["data"] == "first"
+    assert second["event"]["data"] == "\ufeffsecond"
+    delete(instance)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Awaitable, Callable
 
 import anyio
 import httpx2
@@ -24,6 +25,34 @@ from sse_client import (
 )
 from sse_client.testing import Drop, Reply, Sleep, SSEServer, Stall, Stream, event
 
+# A busy machine may take a while to deliver the first event, so the other thread or task
+# acts a moment after the consumer has it, never at a fixed time from the start; and a
+# "prompt" end is one well under the waits it cuts short (a stall, a 30 s backoff).
+SETTLE = 0.05  # seconds for the source to block again in its read or wait
+PROMPT = 5.0  # seconds
+
+
+def soon_after(first: threading.Event, action: Callable[[], object]) -> threading.Thread:
+    """Start a thread that runs ``action`` shortly after ``first`` is set."""
+
+    def run() -> None:
+        assert first.wait(30)
+        time.sleep(SETTLE)
+        action()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+async def soon_after_async(first: anyio.Event, action: Callable[[], object]) -> None:
+    """Run ``action`` (awaiting what it returns, if anything) shortly after ``first`` is set."""
+    await first.wait()
+    await anyio.sleep(SETTLE)
+    result = action()
+    if isinstance(result, Awaitable):
+        await result
+
 
 def open_connections(transport: httpx2.HTTPTransport | httpx2.AsyncHTTPTransport) -> int:
     """How many connections the client's pool still holds."""
@@ -34,15 +63,17 @@ def test_close_from_another_thread_interrupts_a_blocked_read(sse_server: SSEServ
     """A read blocked on a silent server ends promptly when another thread closes."""
     sse_server.route("/s", Stream(event("a", id="1"), Stall()))
     got: list[ServerSentEvent] = []
+    first = threading.Event()
     with EventSource(sse_server.url + "/s") as source:
-        timer = threading.Timer(0.2, source.close)
-        timer.start()
-        started = time.monotonic()
-        got.extend(source)
+        closer = soon_after(first, source.close)
+        for item in source:
+            got.append(item)
+            first.set()
+            started = time.monotonic()
         elapsed = time.monotonic() - started
-        timer.join()
+        closer.join()
     assert [e.data for e in got] == ["a"]
-    assert elapsed < 1.5
+    assert elapsed < PROMPT
     assert source.ready_state is ReadyState.CLOSED
     assert len(sse_server.requests) == 1  # and nothing reconnected
 
@@ -50,14 +81,18 @@ def test_close_from_another_thread_interrupts_a_blocked_read(sse_server: SSEServ
 def test_close_from_another_thread_ends_a_backoff_wait(sse_server: SSEServer) -> None:
     """A 30-second wait before reconnecting ends at once when another thread closes."""
     sse_server.route("/s", Stream(event("a", id="1")))
+    first = threading.Event()
+    got = []
     with EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=30.0)) as source:
-        timer = threading.Timer(0.2, source.close)
-        timer.start()
-        started = time.monotonic()
-        assert [e.data for e in source] == ["a"]
+        closer = soon_after(first, source.close)
+        for item in source:
+            got.append(item.data)
+            first.set()
+            started = time.monotonic()
         elapsed = time.monotonic() - started
-        timer.join()
-    assert elapsed < 1.5
+        closer.join()
+    assert got == ["a"]
+    assert elapsed < PROMPT
     assert len(sse_server.requests) == 1
 
 
@@ -89,11 +124,15 @@ def test_reconnect_drops_the_connection_and_resumes(sse_server: SSEServer) -> No
     sse_server.route(
         "/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204)
     )
+    first = threading.Event()
+    got = []
     with EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.001)) as source:
-        timer = threading.Timer(0.2, source.reconnect)
-        timer.start()
-        assert [e.data for e in source] == ["a", "b"]
-        timer.join()
+        restarter = soon_after(first, source.reconnect)
+        for item in source:
+            got.append(item.data)
+            first.set()
+        restarter.join()
+    assert got == ["a", "b"]
     assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
 
 
@@ -112,7 +151,7 @@ def test_closed_source_cannot_be_reused(sse_server: SSEServer) -> None:
 def test_ready_state_is_connecting_then_open(sse_server: SSEServer) -> None:
     """spec: C-STATES -- CONNECTING at creation, OPEN while reading, CLOSED after."""
     sse_server.route("/s", Stream(event("a")), Reply(204))
-    source = EventSource(sse_server.url + "/s")
+    source = EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.01))
     initial, response = source.ready_state, source.response
     assert initial is ReadyState.CONNECTING
     assert response is None
@@ -128,16 +167,14 @@ async def test_aclose_from_another_task_interrupts_a_read(sse_server: SSEServer)
     """aclose() from another task ends a read blocked on a silent server."""
     sse_server.route("/s", Stream(event("a", id="1"), Stall()))
     got = []
+    first = anyio.Event()
     async with AsyncEventSource(sse_server.url + "/s") as source:
-
-        async def close_soon() -> None:
-            await anyio.sleep(0.2)
-            await source.aclose()
-
-        with anyio.fail_after(2):
+        with anyio.fail_after(PROMPT):
             async with anyio.create_task_group() as group:
-                group.start_soon(close_soon)
-                got.extend([item async for item in source])
+                group.start_soon(soon_after_async, first, source.aclose)
+                async for item in source:
+                    got.append(item)
+                    first.set()
     assert [e.data for e in got] == ["a"]
     assert source.ready_state is ReadyState.CLOSED
     assert len(sse_server.requests) == 1
@@ -147,18 +184,18 @@ async def test_aclose_from_another_task_interrupts_a_read(sse_server: SSEServer)
 async def test_aclose_from_another_task_ends_a_backoff_wait(sse_server: SSEServer) -> None:
     """A 30-second wait before reconnecting ends at once on aclose()."""
     sse_server.route("/s", Stream(event("a", id="1")))
+    first = anyio.Event()
+    got = []
     async with AsyncEventSource(
         sse_server.url + "/s", reconnect=ReconnectPolicy(delay=30.0)
     ) as source:
-
-        async def close_soon() -> None:
-            await anyio.sleep(0.2)
-            await source.aclose()
-
-        with anyio.fail_after(2):
+        with anyio.fail_after(PROMPT):
             async with anyio.create_task_group() as group:
-                group.start_soon(close_soon)
-                assert [e.data async for e in source] == ["a"]
+                group.start_soon(soon_after_async, first, source.aclose)
+                async for item in source:
+                    got.append(item.data)
+                    first.set()
+    assert got == ["a"]
     assert len(sse_server.requests) == 1
 
 
@@ -169,10 +206,16 @@ async def test_cancellation_passes_through_and_leaks_nothing(sse_server: SSEServ
     transport = httpx2.AsyncHTTPTransport()
     async with httpx2.AsyncClient(transport=transport) as client:
         got = []
-        with anyio.move_on_after(0.3) as scope:
-            async with AsyncEventSource(sse_server.url + "/s", client=client) as source:
+        first = anyio.Event()
+        with anyio.CancelScope() as scope:
+            async with (
+                AsyncEventSource(sse_server.url + "/s", client=client) as source,
+                anyio.create_task_group() as group,
+            ):
+                group.start_soon(soon_after_async, first, scope.cancel)
                 async for item in source:
-                    got.append(item)  # noqa: PERF401 -- kept as they arrive, before the cancel
+                    got.append(item)
+                    first.set()
         assert scope.cancelled_caught
         assert [e.data for e in got] == ["a"]
         assert source.ready_state is ReadyState.CLOSED
@@ -185,18 +228,18 @@ async def test_async_reconnect_resumes(sse_server: SSEServer) -> None:
     sse_server.route(
         "/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204)
     )
+    first = anyio.Event()
+    got = []
     async with AsyncEventSource(
         sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.001)
     ) as source:
-
-        async def restart_soon() -> None:
-            await anyio.sleep(0.2)
-            source.reconnect()
-
-        with anyio.fail_after(3):
+        with anyio.fail_after(PROMPT):
             async with anyio.create_task_group() as group:
-                group.start_soon(restart_soon)
-                assert [e.data async for e in source] == ["a", "b"]
+                group.start_soon(soon_after_async, first, source.reconnect)
+                async for item in source:
+                    got.append(item.data)
+                    first.set()
+    assert got == ["a", "b"]
     assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
 
 
@@ -225,7 +268,7 @@ def test_error_body_cut_short_still_fails_cleanly(sse_server: SSEServer) -> None
 def test_reconnection_time_follows_the_server_while_streaming(sse_server: SSEServer) -> None:
     """spec: F-RETRY -- the server's retry field is visible at once, mid-stream."""
     sse_server.route(
-        "/s", Stream(event("a"), Sleep(0.05), event(None, retry=250), event("b")), Reply(204)
+        "/s", Stream(event("a"), Sleep(0.3), event(None, retry=250), event("b")), Reply(204)
     )
     seen: list[float] = []
     with EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=5.0)) as source:
@@ -259,7 +302,7 @@ async def test_aclose_interrupts_a_connect_that_gets_no_answer() -> None:
                 await anyio.sleep(0.2)
                 await source.aclose()
 
-            with anyio.fail_after(3):
+            with anyio.fail_after(PROMPT):
                 async with anyio.create_task_group() as group:
                     group.start_soon(close_soon)
                     assert [item async for item in source] == []

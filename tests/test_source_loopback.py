@@ -207,7 +207,9 @@ def test_redirect_loop_is_bounded(sse_server: SSEServer, drive: Driver) -> None:
 def test_idle_timeout_reestablishes_a_stalled_stream(sse_server: SSEServer, drive: Driver) -> None:
     """Beyond spec: no byte for idle_timeout seconds means a dead connection."""
     sse_server.route("/s", Stream(event("a", id="1"), Stall()), Reply(204))
-    outcome = drive(sse_server.url + "/s", timeout=Timeouts(idle=0.2), reconnect=FAST)
+    outcome = drive(
+        sse_server.url + "/s", timeout=Timeouts(idle=0.5), reconnect=FAST
+    )  # "a" arrives first
     assert [e.data for e in outcome.events] == ["a"]
     assert isinstance(outcome.errors[0], drive.http.ReadTimeout)
     assert sse_server.requests[1].last_event_id == "1"

@@ -35,6 +35,9 @@ from sse_client.testing import (
 
 pytest_plugins = ["pytester"]
 
+# "At once" on a busy machine: far below the stalls and sleeps it cuts short.
+PROMPT = 5.0  # seconds
+
 
 def loopback_client() -> httpx2.Client:
     """A client for plain HTTP on loopback: loading CA certificates would cost ~25 ms."""
@@ -228,7 +231,7 @@ def test_chunked_reset_drop_is_a_read_error(sse_server: SSEServer) -> None:
 
 
 def test_stall_holds_the_stream_open_and_close_ends_it_at_once() -> None:
-    """Closing the server with a stalled stream open takes well under a second."""
+    """Closing the server with a stalled stream open ends it at once."""
     server = SSEServer().start()
     server.route("/s", Stream(event("a"), Stall(), event("never")))
     with loopback_client() as client, client.stream("GET", server.url + "/s") as response:
@@ -237,7 +240,7 @@ def test_stall_holds_the_stream_open_and_close_ends_it_at_once() -> None:
         assert server.open_connections == 1
         started = time.monotonic()
         server.close()
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < PROMPT
         assert list(chunks) == []  # the plain body just ended
     assert server.open_connections == 0
     assert not [t for t in threading.enumerate() if t.name.startswith("SSEServer")]
@@ -254,7 +257,7 @@ def test_stall_ends_when_the_client_hangs_up(sse_server: SSEServer) -> None:
             with pytest.raises(TimeoutError, match="1 connections still open"):
                 sse_server.wait_until_idle(timeout=0.02)
         client.close()  # the pool lets go of the socket
-        sse_server.wait_until_idle(timeout=2.0)
+        sse_server.wait_until_idle(timeout=PROMPT)
     assert sse_server.open_connections == 0
 
 
@@ -268,7 +271,7 @@ def test_steps_after_close_are_not_sent() -> None:
         started = time.monotonic()
         server.close()
         assert list(chunks) == []
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < PROMPT
 
 
 # -- Replies ----------------------------------------------------------------------------
@@ -613,7 +616,7 @@ def test_client_that_connects_and_says_nothing_does_not_hold_close_up() -> None:
         assert server.open_connections == 1
         started = time.monotonic()
         server.close()
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < PROMPT
         assert sock.recv(10) == b""
     assert server.open_connections == 0
 
@@ -684,7 +687,7 @@ async def test_async_read_of_a_stall_ends_when_the_server_closes() -> None:
     ):
         chunks = response.aiter_raw()
         assert await chunks.__anext__() == b"data: a\n\n"
-        with anyio.fail_after(2.0):
+        with anyio.fail_after(PROMPT):
             await anyio.to_thread.run_sync(server.close)
             with pytest.raises(StopAsyncIteration):
                 await chunks.__anext__()
