@@ -28,7 +28,7 @@ from typing import Any, Final, TextIO
 
 import httpx2
 
-from . import EventSource, Failure, Hooks, ReconnectPolicy, Timeouts
+from . import EventSource, Failure, Hooks, ReconnectPolicy, StreamEnded, Timeouts
 from ._errors import SSEError
 from ._models import ServerSentEvent
 
@@ -68,13 +68,15 @@ environment:
   and SSL_CERT_DIR replace the system's CA certificates (--cacert overrides them).
 
 reconnection:
-  A GET reconnects after a network error, an idle timeout or the end of the
-  body, sending Last-Event-ID; other methods only with --reconnect, since that
-  resends the request. An HTTP 204 ends the stream.
+  A GET reconnects after a network error, an idle timeout or a body cut short,
+  sending Last-Event-ID; other methods only with --reconnect, since that
+  resends the request. A body the server ends cleanly ends the stream, unless
+  --follow, which reconnects then too, as a browser does. An HTTP 204 ends the
+  stream. Each reconnection is one line on stderr (-q: none).
 
 exit status:
-  0    a clean end: HTTP 204, the end of the stream without reconnection,
-       or --max-events reached
+  0    a clean end: HTTP 204, a body the server ended cleanly (without
+       --follow), the end of the stream without reconnection, or --max-events
   1    the stream failed: an error status, the wrong Content-Type, a network
        error without reconnection, or reconnection given up (--max-attempts)
   2    bad arguments
@@ -182,6 +184,13 @@ def build_parser(prog: str = PROG_MODULE) -> argparse.ArgumentParser:
     again.add_argument(
         "--no-reconnect", action="store_true", help="stop when the stream ends or fails"
     )
+    stream.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="reconnect when the server ends the stream cleanly too, as a browser does"
+        " (default: only after errors)",
+    )
     again.add_argument(
         "--reconnect",
         action="store_true",
@@ -213,11 +222,18 @@ def build_parser(prog: str = PROG_MODULE) -> argparse.ArgumentParser:
     output = parser.add_argument_group("output")
     output.add_argument("--json", action="store_true", help="print JSON lines: event, data, id")
     output.add_argument("--comments", action="store_true", help="print comment lines too")
-    output.add_argument(
+    chatter = output.add_mutually_exclusive_group()
+    chatter.add_argument(
         "-v",
         "--verbose",
         action="store_true",
         help="tell connections, failures, retries and the close on stderr",
+    )
+    chatter.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="do not tell reconnections on stderr (errors still are)",
     )
     return parser
 
@@ -356,10 +372,14 @@ def _request_body(args: argparse.Namespace) -> dict[str, Any]:
 class _Output(Hooks):
     """Writes events to stdout and lifecycle lines to stderr, flushing each line."""
 
-    def __init__(self, *, as_json: bool, verbose: bool, comments: bool = False) -> None:
+    def __init__(
+        self, *, as_json: bool, verbose: bool, quiet: bool = False, comments: bool = False
+    ) -> None:
         self.as_json = as_json
         self.verbose = verbose
+        self.quiet = quiet
         self.comments = comments
+        self._failure = ""  # what the last failure was, for the reconnection line
         self._connected = False  # whether the failure to come ends an open stream
         # Asked once: isatty() is a system call, and events come by the thousand.
         self._terminals = {id(stream) for stream in (sys.stdout, sys.stderr) if stream.isatty()}
@@ -393,14 +413,25 @@ class _Output(Hooks):
         self.note(f"connected: {status} {response.url}")
 
     def on_error(self, source: EventSource, failure: Failure) -> None:
-        what = "connection lost" if self._connected else "connection failed"
+        error = failure.error
+        if isinstance(error, StreamEnded) and error.clean:
+            self._failure = "the server ended the stream"
+        else:
+            what = "connection lost" if self._connected else "connection failed"
+            self._failure = f"{what}: {_describe(error)}"
         self._connected = False
-        self.note(f"{what}: {_describe(failure.error)}")
+        self.note(self._failure)
 
     def on_retry(self, source: EventSource, delay: float) -> None:
+        # One line for each reconnection, -v or not (-q silences it): a stream that
+        # keeps failing should not look like a stream that is quiet.
         last_event_id = source.last_event_id
         resume = f" with Last-Event-ID {last_event_id!r}" if last_event_id else ""
-        self.note(f"reconnecting in {delay:.2f} s{resume}")
+        line = f"reconnecting in {delay:.2f} s{resume}"
+        if self.verbose:
+            self.note(line)
+        elif not self.quiet:
+            self._write(sys.stderr, f"* {self._failure}; {line}")
 
     def on_close(self, source: EventSource) -> None:
         response = source.response
@@ -431,7 +462,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG_MODULE) -> int:
     args = parser.parse_args(argv)
     options = _check_arguments(parser, args)
     _replace_unencodable(sys.stdout)
-    output = _Output(as_json=args.json, verbose=args.verbose or args.demo, comments=args.comments)
+    output = _Output(
+        as_json=args.json,
+        verbose=args.verbose or args.demo,
+        quiet=args.quiet,
+        comments=args.comments,
+    )
     try:
         if args.demo:
             from ._demo import DemoServer
@@ -439,7 +475,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG_MODULE) -> int:
             with DemoServer() as demo:
                 output.note(
                     f"demo server on {demo.url}: a token stream that drops once,"
-                    " resumes from its last event ID, and ends with 204"
+                    " resumes from its last event ID, and ends"
                 )
                 return _consume(demo.url, args, options, output)
         return _consume(args.url, args, options, output)
@@ -482,9 +518,11 @@ def _consume(url: str, args: argparse.Namespace, options: _Options, output: _Out
 
 
 def _policy(args: argparse.Namespace, method: str) -> ReconnectPolicy:
+    # After errors only, unless --follow: a stream that the server ends cleanly (as
+    # most frameworks end a finite stream) is over, and the command exits 0.
     reconnects = not args.no_reconnect and (args.reconnect or method == "GET")
     return ReconnectPolicy(
-        after="always" if reconnects else "never",
+        after=("always" if args.follow else "errors") if reconnects else "never",
         delay=args.reconnection_time,
         max_attempts=args.max_attempts,
     )

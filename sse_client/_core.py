@@ -187,9 +187,14 @@ class SourceCore:
                 "reconnects: pass bytes or str, or reconnect=False"
             )
         # A URL or params given as functions name the target anew at every attempt.
-        self._target = (url, params) if callable(url) or callable(params) else None
+        self._target: tuple[Any, Any] | None = None
         #: The URL the user named; the origin that the user's credentials are for.
-        self.named_url: URL = stack.module.URL(str("" if callable(url) else url), params=params)
+        self.named_url: URL
+        if callable(url) or callable(params):
+            self._target = (url, params)
+            self.named_url = stack.module.URL("")
+        else:
+            self.named_url = self._url(url, params)
         self.url: URL = self.named_url
         self._params = params
         self._headers = headers
@@ -237,7 +242,7 @@ class SourceCore:
         """The request for the next attempt (spec: C-REQ, C-LASTID), built by ``client``."""
         if target:
             url, params = target
-            self.named_url = self.url = self.stack.module.URL(str(url), params=params)
+            self.named_url = self.url = self._url(url, params)
         merged = self.stack.module.Headers(headers)
         merged.setdefault("Accept", "text/event-stream")
         merged.setdefault("Cache-Control", "no-cache")
@@ -252,6 +257,13 @@ class SourceCore:
         return client.build_request(
             self.method, self.url, headers=raw, timeout=self.timeout, **self._body
         )
+
+    def _url(self, url: URL | str, params: Any) -> URL:
+        # A URL's own query stays unless params are given (params=None would clear it).
+        built: URL = self.stack.module.URL(
+            str(url), **({} if params is None else {"params": params})
+        )
+        return built
 
     def on_response(self, response: Any) -> Verdict:
         """Take a response: open the stream, or say why not."""

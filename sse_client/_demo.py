@@ -3,7 +3,9 @@
 ``python -m sse_client --demo`` starts it on 127.0.0.1 and reads it with the real
 EventSource, so a newcomer sees the whole library at work with nothing else running:
 named events with ids, the server's ``retry:``, a connection cut in the middle of an
-event, the resume through ``Last-Event-ID``, and the final 204.
+event (a chunked body that breaks off: an error), the resume through ``Last-Event-ID``,
+and a body that ends cleanly, which ends the command. A client that reconnects after
+clean ends too (``--follow``) gets a 204.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def _respond(request: Request) -> Stream | Reply:
         # The first connection breaks halfway, in the middle of an event.
         cut = len(events) // 2
         steps = [*steps[: 1 + 2 * cut], events[cut][:20], Drop()]
-    return Stream(*steps)
+    # Chunked, so that the cut is an error (an incomplete body) and the end is clean.
+    return Stream(*steps, chunked=True)
 
 
 class DemoServer:

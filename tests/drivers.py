@@ -26,6 +26,7 @@ from sse_client import (
     ReadyState,
     ReconnectPolicy,
     ServerSentEvent,
+    Stop,
 )
 
 #: Reconnect at once, and count every connection as healthy: tests that drop
@@ -70,8 +71,9 @@ class Recorder(Hooks):
     def on_open(self, source: Any, response: Any) -> None:
         self.opened += 1
 
-    def on_error(self, source: Any, failure: Failure) -> None:
+    def on_error(self, source: Any, failure: Failure) -> float | Stop | None:
         self.errors.append(failure.error)
+        return None
 
     def on_retry(self, source: Any, delay: float) -> None:
         self.delays.append(delay)

@@ -122,7 +122,7 @@ def test_reconnect_resends_a_body_read_from_a_file(
     body = tmp_path / "body.txt"
     body.write_bytes(b"from a file\n")
     sse_server.route("/s", Stream(event(None, retry=10), event("a", id="1")), Reply(204))
-    status = main([sse_server.url + "/s", "-d", f"@{body}", "--reconnect"])
+    status = main([sse_server.url + "/s", "-d", f"@{body}", "--reconnect", "--follow"])
     assert (status, capsys.readouterr().out) == (0, "message #1: a\n")
     assert [(r.body, r.last_event_id) for r in sse_server.requests] == [
         (b"from a file\n", None),
@@ -153,13 +153,13 @@ def test_verbose_tells_the_lifecycle_and_comments_are_printed(
     sse_server.route(
         "/s", Stream(event(None, retry=10), b": ping\n", event("a", id="1")), Reply(204)
     )
-    status = main([sse_server.url + "/s", "-v", "--comments"])
+    status = main([sse_server.url + "/s", "-v", "--comments", "--follow"])
     out, err = capsys.readouterr()
     assert status == 0
     assert out == ": ping\nmessage #1: a\n"
     lines = err.splitlines()
     assert lines[0] == f"* connected: 200 OK {sse_server.url}/s"
-    assert lines[1] == "* connection lost: the server ended the stream"
+    assert lines[1] == "* the server ended the stream"
     assert lines[2].startswith("* reconnecting in 0.01 s")
     assert lines[2].endswith(" with Last-Event-ID '1'")
     assert lines[3] == "* closed: the server answered 204, the stream is over"
@@ -186,10 +186,8 @@ def test_error_status_is_one_line_and_status_1(sse_server: SSEServer, capsys: Ca
     status = main([sse_server.url + "/s", "-v"])
     out, err = capsys.readouterr()
     assert (status, out) == (1, "")
-    assert err.splitlines() == [
-        "* closed",
-        "error: expected status 200, got 403 Forbidden; body: 'no token\\nsee the docs'",
-    ]
+    message = "expected status 200, got 403 Forbidden; body: 'no token\\nsee the docs'"
+    assert err.splitlines() == [f"* connection failed: {message}", "* closed", f"error: {message}"]
 
 
 def test_wrong_content_type_is_status_1(sse_server: SSEServer, capsys: Capture) -> None:
@@ -722,7 +720,7 @@ def test_messages_on_a_terminal_are_escaped_too(
     sse_server.route("/s", Stream(event("a", id="\x1b[1m")), Reply(204))
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    assert main([sse_server.url + "/s", "--reconnection-time", "0.01", "-v"]) == 0
+    assert main([sse_server.url + "/s", "--reconnection-time", "0.01", "-v", "--follow"]) == 0
     assert "\x1b" not in terminal.getvalue()
     assert "with Last-Event-ID '\\x1b[1m'" in terminal.getvalue()
 
@@ -752,3 +750,62 @@ def test_json_output_is_exact_everywhere(
     assert main([hostile_url, "--no-reconnect", "--json"]) == 0
     text = capsys.readouterr().out if terminal is None else terminal.getvalue()
     assert json.loads(text) == HOSTILE
+
+
+# -- Clean ends, errors and --follow ---------------------------------------------------
+
+
+def test_a_clean_end_ends_the_command_with_status_0(sse_server: SSEServer, capsys: Capture) -> None:
+    """A body the server ends cleanly (as most frameworks end a stream) is the end: no retry."""
+    sse_server.route("/s", Stream(event("a", id="1"), event("b", id="2"), chunked=True))
+    assert main([sse_server.url + "/s"]) == 0
+    out, err = capsys.readouterr()
+    assert (out, err) == ("message #1: a\nmessage #2: b\n", "")
+    assert len(sse_server.requests) == 1
+
+
+def test_an_error_reconnects_with_one_line_then_a_clean_end_stops(
+    sse_server: SSEServer, capsys: Capture
+) -> None:
+    """A broken body reconnects, resuming, and says so in one line; a clean end then stops."""
+    sse_server.route(
+        "/s",
+        Stream(event(None, retry=10), event("a", id="1"), Drop(), chunked=True),
+        Stream(event("b", id="2")),
+    )
+    assert main([sse_server.url + "/s"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "message #1: a\nmessage #2: b\n"
+    (line,) = err.splitlines()
+    assert line.startswith("* connection lost: RemoteProtocolError: ")
+    assert line.endswith("; reconnecting in 0.01 s with Last-Event-ID '1'")
+    assert [r.last_event_id for r in sse_server.requests] == [None, "1"]
+
+
+def test_quiet_silences_the_reconnection_line(sse_server: SSEServer, capsys: Capture) -> None:
+    """-q: nothing on stderr for a reconnection."""
+    sse_server.route(
+        "/s", Stream(event(None, retry=10), event("a", id="1"), Drop(reset=True)), Reply(204)
+    )
+    assert main([sse_server.url + "/s", "-q"]) == 0
+    assert capsys.readouterr() == ("message #1: a\n", "")
+    assert len(sse_server.requests) == 2
+
+
+def test_follow_reconnects_after_clean_ends_until_204(
+    sse_server: SSEServer, capsys: Capture
+) -> None:
+    """--follow: a clean end reconnects too, with Last-Event-ID, as a browser does."""
+    sse_server.route(
+        "/s",
+        Stream(event(None, retry=10), event("a", id="1")),
+        Stream(event("b", id="2")),
+        Reply(204),
+    )
+    assert main([sse_server.url + "/s", "--follow"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "message #1: a\nmessage #2: b\n"
+    assert [line.partition(";")[0] for line in err.splitlines()] == [
+        "* the server ended the stream"
+    ] * 2
+    assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
