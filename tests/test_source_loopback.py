@@ -238,7 +238,7 @@ def test_post_with_a_body_does_not_reconnect_by_default(
 ) -> None:
     """spec: C-REQ (beyond) -- a POST is not replayed unless the user opts in."""
     sse_server.route("/llm", Stream(event("tok", id="1")), Stream(event("again", id="2")))
-    outcome = drive(sse_server.url + "/llm", method="POST", json={"prompt": "hi"}, reconnect=FAST)
+    outcome = drive(sse_server.url + "/llm", method="POST", json={"prompt": "hi"})
     assert [e.data for e in outcome.events] == ["tok"]
     assert len(sse_server.requests) == 1
     request = sse_server.requests[0]
@@ -320,7 +320,10 @@ def test_empty_200_body_keeps_reconnecting_until_the_limit(
     """A server that accepts and closes at once backs off and gives up at max_attempts."""
     sse_server.route("/s", Stream())
     with pytest.raises(ReconnectError) as info:
-        drive(sse_server.url + "/s", reconnect=FAST.replace(max_attempts=4))
+        drive(
+            sse_server.url + "/s",
+            reconnect=ReconnectPolicy(delay=0.001, min_backoff=0.001, max_attempts=4),
+        )
     assert isinstance(info.value.__cause__, StreamEnded)
     assert len(sse_server.requests) == 4
 
