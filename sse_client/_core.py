@@ -129,7 +129,6 @@ class SourceCore:
         "_headers",
         "_last_event_id",
         "_opened_at",
-        "_params",
         "_reconnection_time",
         "_target",
         "backoff",
@@ -196,7 +195,6 @@ class SourceCore:
         else:
             self.named_url = self._url(url, params)
         self.url: URL = self.named_url
-        self._params = params
         self._headers = headers
         self._body = body
         self.ready_state = ReadyState.CONNECTING

@@ -42,7 +42,7 @@ class EventSource(BaseEventSource["Client"]):
         ...         print(event.event, event.data)
     """
 
-    __slots__ = ("_busy", "_chunks", "_events", "_lock", "_stream", "_wakeup")
+    __slots__ = ("_busy", "_chunks", "_cut", "_events", "_lock", "_stream", "_wakeup")
 
     def _start(self, stack: Stack, client: Client | None) -> None:
         # Its own client keeps no idle connection: each attempt opens a socket that
@@ -55,6 +55,7 @@ class EventSource(BaseEventSource["Client"]):
         self._lock = threading.Lock()  # held while releasing
         self._busy = threading.Lock()  # held while connecting or reading
         self._stream: Any = None  # the network stream of the attempt under way
+        self._cut = False  # whether reconnect() dropped the stream
 
     def __enter__(self) -> EventSource:
         if self._core.closed:
@@ -112,6 +113,7 @@ class EventSource(BaseEventSource["Client"]):
         Only a connection over a socket (HTTP/1.1) can be dropped; otherwise this does
         nothing.
         """
+        self._cut = True  # the body may look ended cleanly: it was not the server's end
         self._interrupt()
 
     def close(self) -> None:
@@ -131,6 +133,7 @@ class EventSource(BaseEventSource["Client"]):
         request = self._core.build_request(self._client, *values)
         request.extensions["trace"] = self._trace
         self._stream = None
+        self._cut = False
         try:
             response = self._client.send(request, stream=True, follow_redirects=True)
         except self._core.stack.retryable as exc:
@@ -152,7 +155,11 @@ class EventSource(BaseEventSource["Client"]):
         try:
             chunk = next(self._chunks)
         except StopIteration:
-            self._lose_stream(StreamEnded())
+            self._lose_stream(
+                StreamEnded("reconnect() dropped the stream", clean=False)
+                if self._cut
+                else StreamEnded()
+            )
         except self._core.stack.retryable as exc:
             self._lose_stream(exc)
         else:

@@ -23,7 +23,16 @@ from sse_client import (
     Stop,
     StreamEnded,
 )
-from sse_client.testing import Drop, Reply, Request, SSEServer, Stream, event, resumable_counter
+from sse_client.testing import (
+    Drop,
+    Reply,
+    Request,
+    SSEServer,
+    Stall,
+    Stream,
+    event,
+    resumable_counter,
+)
 
 from .drivers import FAST, Driver, Recorder
 
@@ -309,3 +318,46 @@ def test_hooks_run_in_the_iterating_thread(sse_server: SSEServer) -> None:
     with EventSource(sse_server.url + "/s", reconnect=FAST, hooks=Where()) as source:
         list(source)
     assert threads == [threading.current_thread()]
+
+
+def test_reconnect_is_not_a_clean_end_for_a_blocking_source(sse_server: SSEServer) -> None:
+    """reconnect() on a close-delimited body: the cut is not the server's clean end, so a
+    source that reconnects only after errors still reconnects."""
+    sse_server.route("/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")))
+    hooks = Recorder()
+    got: list[str] = []
+    policy = FAST.replace(after="errors")
+    with EventSource(sse_server.url + "/s", reconnect=policy, hooks=hooks) as source:
+        for item in source:
+            got.append(item.data)
+            if item.data == "a":
+                threading.Timer(0.05, source.reconnect).start()
+    assert got == ["a", "b"]
+    assert [r.last_event_id for r in sse_server.requests] == [None, "1"]
+    first, second = hooks.errors
+    assert not (isinstance(first, StreamEnded) and first.clean)
+    assert isinstance(second, StreamEnded)
+    assert second.clean
+
+
+@pytest.mark.anyio
+async def test_reconnect_is_not_a_clean_end_for_an_async_source(sse_server: SSEServer) -> None:
+    """The async twin: reconnect() from another task, then a clean end that stops."""
+    sse_server.route("/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")))
+    got: list[str] = []
+    policy = FAST.replace(after="errors")
+    with anyio.fail_after(10):
+        async with (
+            AsyncEventSource(sse_server.url + "/s", reconnect=policy) as source,
+            anyio.create_task_group() as group,
+        ):
+
+            async def restart() -> None:
+                await anyio.sleep(0.05)
+                source.reconnect()
+
+            async for item in source:
+                got.append(item.data)
+                if item.data == "a":
+                    group.start_soon(restart)
+    assert got == ["a", "b"]
