@@ -323,7 +323,10 @@ class SourceCore:
         opened_at, self._opened_at = self._opened_at, None
         if opened_at is not None and time.monotonic() - opened_at >= self.policy.reset_after:
             self.backoff.reset()  # the connection was healthy: this failure is the first
-        logger.info("stream ended cleanly" if clean else "connection lost: %r", error)
+        if clean:
+            logger.info("the server ended the stream")
+        else:
+            logger.info("connection lost: %r", error)
         after = self.policy.after
         reconnects = after == "always" or (after == "errors" and not clean)
         if isinstance(error, ResponseError):

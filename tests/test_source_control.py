@@ -361,3 +361,19 @@ async def test_reconnect_is_not_a_clean_end_for_an_async_source(sse_server: SSES
                 if item.data == "a":
                     group.start_soon(restart)
     assert got == ["a", "b"]
+
+
+def test_clean_ends_and_errors_are_told_apart_in_the_log(
+    sse_server: SSEServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sse_client logger says which end was which."""
+    sse_server.route("/s", *BROKEN_THEN_CLEAN)
+    policy = FAST.replace(after="errors")
+    with (
+        caplog.at_level("INFO", logger="sse_client"),
+        EventSource(sse_server.url + "/s", reconnect=policy) as source,
+    ):
+        assert [e.data for e in source] == ["a", "b"]
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(m.startswith("connection lost: RemoteProtocolError") for m in messages)
+    assert "the server ended the stream" in messages
