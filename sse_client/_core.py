@@ -409,6 +409,15 @@ class BaseEventSource(Generic[_ClientT]):
             limit); crossing it raises :class:`EventTooLarge`.
         hooks: A :class:`Hooks` object: told of every open, failure, wait, comment and
             close, and asked, failure by failure, whether to reconnect.
+
+    Example:
+        >>> source = EventSource(
+        ...     "https://example.com/stream",
+        ...     reconnect=ReconnectPolicy(after="errors", max_attempts=5),
+        ...     timeout=Timeouts(idle=60),
+        ... )
+        >>> source.policy.max_attempts
+        5
     """
 
     __slots__ = ("_client", "_core", "_owns_client")

@@ -29,7 +29,12 @@ BODY_PREVIEW_SIZE = 512
 
 class HTTPResponse(Protocol):
     """What sse_client reads of a response: an httpx2 or httpx ``Response``, or an LLM
-    SDK's raw streaming response, which expose the same two attributes."""
+    SDK's raw streaming response, which expose the same two attributes.
+
+    Example:
+        >>> def status(response: HTTPResponse) -> int:
+        ...     return response.status_code
+    """
 
     @property
     def status_code(self) -> int: ...

@@ -155,7 +155,12 @@ class Failure:
 
 
 class Stop:
-    """The type of :data:`STOP`."""
+    """The type of :data:`STOP`, the answer of :meth:`Hooks.on_error` that stops.
+
+    Example:
+        >>> STOP
+        STOP
+    """
 
     __slots__ = ()
 

@@ -86,7 +86,7 @@ def test_sync_and_async_sources_take_the_same_arguments() -> None:
 
 
 def test_parser_imports_no_io_library() -> None:
-    """The sans-I/O parser imports neither httpx nor anyio nor tenacity."""
+    """The sans-I/O parser imports no HTTP stack, nor anyio nor tenacity."""
     # An empty stand-in for the package, so that only the parser's own imports run.
     code = (
         "import sys, types\n"
@@ -94,7 +94,7 @@ def test_parser_imports_no_io_library() -> None:
         "package.__path__ = [sys.argv[1]]\n"
         "sys.modules['sse_client'] = package\n"
         "import sse_client._parser\n"
-        "print(sorted({'httpx', 'anyio', 'tenacity', 'trio'} & set(sys.modules)))\n"
+        "print(sorted({'httpx', 'httpx2', 'anyio', 'tenacity', 'trio'} & set(sys.modules)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, os.path.dirname(sse_client.__file__)],
