@@ -119,7 +119,11 @@ class EventSource(BaseEventSource["Client"]):
     def close(self) -> None:
         """Close the stream and stop reconnecting (spec: C-CLOSE). Safe from any thread.
 
-        A wait before reconnecting ends at once; a read in another thread is interrupted.
+        A wait before reconnecting ends at once; a read in another thread, or a wait for
+        the response's headers on a new connection, is interrupted. (On your own
+        client, an attempt that reuses one of its idle pooled connections cannot be
+        woken before the response's headers arrive: the HTTP layer does not tell which
+        socket it took. The source's own client keeps no idle connections.)
         """
         self._core.close()
         self._wakeup.set()
