@@ -6,6 +6,8 @@ that it applies to (EventSource, and AsyncEventSource on asyncio and trio).
 
 from __future__ import annotations
 
+import functools
+import gzip
 import logging
 import socket
 import threading
@@ -348,3 +350,30 @@ async def test_an_error_closes_the_async_source_and_releases_it(
         with pytest.raises(StopAsyncIteration):
             await source.__anext__()
     assert hooks.closed == 1
+
+
+# -- Compressed bodies -----------------------------------------------------------------------
+
+
+def test_a_gzipped_stream_is_decoded(sse_server: SSEServer, drive: Driver) -> None:
+    """Content-Encoding: gzip is decoded before parsing, on every driver and stack."""
+    body = gzip.compress(event("a", id="1") + event("b \u20ac", id="2"))
+    sse_server.route("/s", Stream(body, headers={"Content-Encoding": "gzip"}), Reply(204))
+    outcome = drive(sse_server.url + "/s", reconnect=FAST)
+    assert [(e.data, e.id) for e in outcome.events] == [("a", "1"), ("b \u20ac", "2")]
+
+
+@functools.cache
+def _data_bomb() -> bytes:
+    return gzip.compress(b"data: " + b"x" * (64 << 20), compresslevel=9)
+
+
+def test_a_gzip_bomb_of_data_is_stopped_by_max_event_size(
+    sse_server: SSEServer, drive: Driver
+) -> None:
+    """64 MiB of one data line compresses to about 64 KiB; max_event_size stops it early."""
+    body = _data_bomb()
+    assert len(body) < 200_000
+    sse_server.route("/s", Stream(body, headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(EventTooLarge):
+        drive(sse_server.url + "/s", reconnect=FAST, max_event_size=1 << 20)
