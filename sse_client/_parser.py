@@ -81,7 +81,7 @@ _BOM: Final = b"\xef\xbb\xbf"
 #: years): exact enough for any client, and ``int()`` stays cheap on hostile input.
 _MAX_RETRY_DIGITS: Final = 18
 
-# A piece of lines is read line by line up to this many lines; the rest of it goes to
+# A piece of lines is read line by line up to this many lines (at least one); the rest of it goes to
 # the C-level searches of _take_many, so hostile floods of lines cost no Python step
 # each. (Lines of real events are few, or long: a 256 KiB event of 1 KiB lines arrives
 # some ten lines per read.)
@@ -174,16 +174,16 @@ class EventStreamParser:
         "_dirty",
         "_error",
         "_event",
-        "_guarded",
         "_head",
         "_id_buffer",
         "_limit",
         "_line",
         "_line_chars",
         "_line_limit",
-        "_line_size",
         "_on_comment",
+        "_plain",
         "_retry",
+        "_room",
         "_skip_lf",
         "_started",
         "last_event_id",
@@ -207,13 +207,15 @@ class EventStreamParser:
         self._line_limit = sys.maxsize if max_event_size is None else max_event_size
         self._on_comment = on_comment
         self._closed = False
-        self._guarded = True  # a read needs _guard(): not started, closed, or after a CR
+        # The class of reads that may skip _guard(): bytes, or None while every read needs
+        # it (the stream not started, a CR last, or the parser closed).
+        self._plain: type | None = None
         self._error: EventTooLarge | None = None  # set once a limit was crossed
         self._started = False  # have the first bytes (a possible BOM) been seen?
         self._head = b""  # the first bytes, while they may still be a BOM
         self._skip_lf = False  # the last read ended with CR: drop one LF that follows
         self._line: list[bytes] = []  # the unfinished last line, as it arrived
-        self._line_size = 0  # its length in bytes
+        self._room = self._line_limit  # bytes it may still take before it is measured
         self._line_chars: _LineCounter | None = None  # its length in characters, once long
         # The buffers of the event being read (spec: "data buffer", "event type
         # buffer", "last event ID buffer"), plus the block's valid retry value.
@@ -237,17 +239,55 @@ class EventStreamParser:
             RuntimeError: The parser was closed.
             TypeError: A read is not bytes-like (text, say).
         """
-        if data.__class__ is not bytes or self._guarded:  # (cheaper than type())
+        if data.__class__ is not self._plain:  # (cheaper than type())
             data = self._guard(data)
         if 10 not in data and 13 not in data:  # ints: a byte search with no conversions
             # No LF or CR here (a trickle): keep the bytes as they are, constant work.
-            if data:
+            self._room -= len(data)
+            if self._room < 0:
+                self._check_line(data)
+            elif data:
                 self._line.append(data)
-                self._line_size += len(data)
-                if self._line_size > self._line_limit:
-                    self._check_line()
             return []
-        return self._complete_lines(data)
+        # Decode the complete lines only: a line ends at an ASCII byte, never inside a
+        # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
+        line = self._line
+        tail = b""
+        last = data[-1]
+        if last != 10 and last != 13:  # the read ends inside a line
+            end = data.rfind(10)
+            if 13 in data:
+                end = max(end, data.rfind(13))
+            tail = data[end + 1 :]
+            data = data[: end + 1]
+        if line:
+            line.append(data)
+            data = b"".join(line)
+            line.clear()
+            self._line_chars = None
+        self._room = self._line_limit
+        if 13 in data:
+            # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
+            # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
+            # them before decoding changes nothing else in the text.
+            if data[-1] == 13 and not tail:
+                self._skip_lf = True
+                self._plain = None
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        text = data.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
+        events: list[Any] = []
+        if len(text) > self._line_limit:
+            self._measure(text, events)
+        self._read(text, events)
+        if tail:
+            # The unfinished line, measured after the whole lines before it took effect,
+            # as if the stream were read byte by byte (a retry: or id: before it counts).
+            self._room -= len(tail)
+            if self._room < 0:
+                self._check_line(tail)
+            else:
+                line.append(tail)
+        return events
 
     def events(self, chunks: Iterable[bytes | bytearray | memoryview]) -> Iterator[ServerSentEvent]:
         """Parse a whole stream: yield the events of ``chunks``, then close the parser.
@@ -281,7 +321,8 @@ class EventStreamParser:
             Always an empty list: no event is completed by the end of the stream. The
             return value keeps ``close`` symmetrical with :meth:`feed` for drivers.
         """
-        self._closed = self._guarded = True
+        self._closed = True
+        self._plain = None
         self._line.clear()
         self._line_chars = None
         self._data = []
@@ -316,156 +357,130 @@ class EventStreamParser:
             self._skip_lf = False
             if data[0] == 10:  # spec: P-CR-SPLIT -- the LF of a CRLF cut in two
                 data = data[1:]
-        self._guarded = not self._started or self._skip_lf
+        self._plain = None if not self._started or self._skip_lf else bytes
         return data
-
-    def _complete_lines(self, data: bytes) -> list[ServerSentEvent]:
-        """Decode and interpret the complete lines of ``data``; keep its unfinished end."""
-        line = self._line
-        tail = b""
-        last = data[-1]
-        if last != 10 and last != 13:  # the read ends inside a line
-            end = data.rfind(10)
-            if 13 in data:
-                end = max(end, data.rfind(13))
-            tail = data[end + 1 :]
-            data = data[: end + 1]
-        if line:
-            line.append(data)
-            data = b"".join(line)
-            line.clear()
-            self._line_chars = None
-        if tail:
-            line.append(tail)
-        self._line_size = len(tail)
-        if 13 in data:
-            # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
-            # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
-            # them before decoding changes nothing else in the text.
-            if data[-1] == 13 and not self._line_size:
-                self._skip_lf = self._guarded = True
-            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        events: list[Any] = []
-        self._read(data.decode("utf-8", "replace"), events)  # spec: P-UTF8 -- U+FFFD
-        if self._line_size > self._line_limit:
-            # Measured after the whole lines before it took effect, as if the stream
-            # were read byte by byte (a retry: or id: before it counts).
-            self._check_line()
-        return events
 
     # -- Interpreting lines ------------------------------------------------------------
 
     def _read(self, text: str, events: list[Any]) -> None:
         """Interpret ``text``: whole lines, each ending in LF, from a line start."""
-        length = len(text)
-        if length > self._line_limit and max(map(len, text.split("\n"))) > self._line_limit:
-            # A line over the limit: read the lines before it, then refuse it.
+        pos = 0
+        items: Iterable[tuple[str, str, str, str | None, str, str]] = ()
+        if self._dirty:
+            # Finish the event under way: its lines up to the first blank line, which
+            # dispatches it in the loop below (a None data group tells it apart).
+            pos = self._take(text, 0, events)
+            if pos < 0:  # no blank line: the event goes on
+                return
+            items = [("", "", "", None, "", "")]
+        # The last blank line: an LF after another, or at text[0] (from pos on, as an LF
+        # ends the line before pos).
+        stop = text.rfind("\n\n", pos - 1 if pos else 0) + 2
+        if stop == 1:
+            stop = 1 if text[0] == "\n" else pos
+        if stop > pos:
+            items = chain(items, _scan(text, pos, stop)) if items else _scan(text, pos, stop)
+        if items:
+            last_id = self._id_buffer  # the stream's last event ID, once a blank line came
+            for id1, event, id2, data, quiet, block in items:
+                retry = None
+                if quiet or block or data is None:
+                    self._id_buffer = last_id
+                    if block:
+                        self._take(block, 0, events)
+                    elif quiet and quiet[0] != "\n":  # (blank lines alone change nothing)
+                        self._take_many(quiet, events)
+                    last_id = self._id_buffer  # spec: D-ID
+                    event = self._event
+                    retry = self._retry
+                    self._event = ""  # spec: D-RESET
+                    self._retry = None
+                    if not self._data:  # spec: D-EMPTY
+                        continue
+                    data = "\n".join(self._data)  # spec: D-TRIM -- no trailing LF
+                    self._data = []
+                    self._data_size = 0
+                elif id1 or id2:  # spec: F-ID, D-ID
+                    last_id = (id2 or id1)[3:]
+                    if last_id[:1] == " ":
+                        last_id = last_id[1:]  # spec: P-FIELD
+                obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
+                obj.event = event or "message"
+                obj.data = data
+                obj.id = last_id
+                obj.retry = retry
+                obj.__class__ = ServerSentEvent
+                events.append(obj)
+            self.last_event_id = self._id_buffer = last_id
+        self._dirty = stop < len(text)
+        if self._dirty:  # the lines of the next, unfinished block
+            self._take(text, stop, events)
+
+    def _measure(self, text: str, events: list[Any]) -> None:
+        """``text`` is longer than the limit: if a line of it is too, read the lines
+        before that line, then refuse it."""
+        limit = self._line_limit
+        if max(map(len, text.split("\n"))) > limit:
             cut = 0
-            while text.find("\n", cut) - cut <= self._line_limit:
+            while text.find("\n", cut) - cut <= limit:
                 cut = text.find("\n", cut) + 1
             if cut:
                 self._read(text[:cut], events)
             self._too_large()
-        # The last blank line; text[0] is a line start, so "\n" there is one.
-        stop = text.rfind("\n\n") + 2
-        if stop == 1:
-            stop = 1 if text[0] == "\n" else 0
-        if not stop:  # no blank line: all of it joins the event under way
-            self._take(text, events)
-            self._dirty = True
-            return
-        if self._dirty:
-            # Finish the event under way first, as a block of its own: its lines up to
-            # the first blank line (a None data group tells it from the scanner's).
-            first = text.find("\n\n") + 1 if text[0] != "\n" else 0
-            items: Iterable[tuple[str, str, str, str | None, str, str]] = chain(
-                [("", "", "", None, "", text[:first])], _scan(text, first + 1, stop)
-            )
-        else:
-            items = _scan(text, 0, stop)
-        last_id = self._id_buffer  # the stream's last event ID, once a blank line came
-        for id1, event, id2, data, quiet, block in items:
-            retry = None
-            if quiet or block or data is None:
-                self._id_buffer = last_id
-                if quiet:
-                    if quiet[0] != "\n":  # (blank lines alone change nothing here)
-                        self._take_many(quiet, events)
-                else:
-                    self._take(block, events)
-                last_id = self._id_buffer  # spec: D-ID
-                event = self._event
-                retry = self._retry
-                self._event = ""  # spec: D-RESET
-                self._retry = None
-                if not self._data:  # spec: D-EMPTY
-                    continue
-                data = "\n".join(self._data)  # spec: D-TRIM -- no trailing LF
-                self._data = []
-                self._data_size = 0
-            elif id1 or id2:  # spec: F-ID, D-ID
-                last_id = (id2 or id1)[3:]
-                if last_id[:1] == " ":
-                    last_id = last_id[1:]  # spec: P-FIELD
-            obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
-            obj.event = event or "message"
-            obj.data = data
-            obj.id = last_id
-            obj.retry = retry
-            obj.__class__ = ServerSentEvent
-            events.append(obj)
-        self.last_event_id = self._id_buffer = last_id
-        self._dirty = stop < length
-        if self._dirty:  # the lines of the next, unfinished block
-            self._take(text[stop:], events)
 
-    def _take(self, text: str, events: list[Any]) -> None:
-        """Read ``text`` (whole lines, each ending in LF, none blank) into the buffers,
-        line by line (spec: P-FIELD ... F-OTHER)."""
+    def _take(self, text: str, pos: int, events: list[Any]) -> int:
+        """Read the lines of ``text`` from ``pos`` (a line start) into the buffers, up to
+        the first blank line (spec: P-FIELD ... F-OTHER); return the index after that
+        line, or -1 if none came."""
         data = self._data
         size = self._data_size
         data_limit = self._line_limit + 1  # (the size counts one LF per line)
         find = text.find
         length = len(text)
-        pos = 0
         steps = _LINE_STEPS
         while pos < length:
-            if not steps:  # a flood of lines: the rest in C
-                self._data_size = size
-                self._take_many(text[pos:], events)
-                return
-            steps -= 1
             end = find("\n", pos)
+            if end == pos:  # spec: P-BLANK
+                self._data_size = size
+                return pos + 1
             if text[pos : pos + 6] == "data: ":  # the most common line, cut once
                 data.append(text[pos + 6 : end])  # spec: F-DATA
                 size += end - pos - 5
                 if size > data_limit:
                     self._too_large()
-                pos = end + 1
-                continue
-            line = text[pos:end]
+            else:
+                line = text[pos:end]
+                name, colon, value = line.partition(":")
+                if value[:1] == " ":
+                    value = value[1:]  # spec: P-FIELD
+                if name == "data":  # spec: F-DATA
+                    data.append(value)
+                    size += len(value) + 1
+                    if size > data_limit:
+                        self._too_large()
+                elif name == "event":  # spec: F-EVENT
+                    self._event = value
+                elif name == "id":  # spec: F-ID -- a NUL voids the whole field
+                    if "\0" not in value:
+                        self._id_buffer = value
+                elif name == "retry":  # spec: F-RETRY -- ASCII digits only
+                    if value.isdigit() and value.isascii():
+                        self._retry = _milliseconds(value)
+                        self.reconnection_time = self._retry / 1000
+                elif not name and colon and self._on_comment is not None:
+                    self._comment(line[1:], events)  # spec: P-COMMENT
+                # spec: F-OTHER, P-CASE -- anything else is ignored
             pos = end + 1
-            name, colon, value = line.partition(":")
-            if value[:1] == " ":
-                value = value[1:]  # spec: P-FIELD
-            if name == "data":  # spec: F-DATA
-                data.append(value)
-                size += len(value) + 1
-                if size > data_limit:
-                    self._too_large()
-            elif name == "event":  # spec: F-EVENT
-                self._event = value
-            elif name == "id":  # spec: F-ID -- a NUL voids the whole field
-                if "\0" not in value:
-                    self._id_buffer = value
-            elif name == "retry":  # spec: F-RETRY -- ASCII digits only
-                if value.isdigit() and value.isascii():
-                    self._retry = _milliseconds(value)
-                    self.reconnection_time = self._retry / 1000
-            elif not name and colon and self._on_comment is not None:
-                self._comment(line[1:], events)  # spec: P-COMMENT
-            # spec: F-OTHER, P-CASE -- anything else is ignored
+            steps -= 1
+            if not steps and pos < length:
+                # A flood of lines: the rest, up to the next blank line, in C. (An LF
+                # ends the line before pos: a blank line at pos is found too.)
+                self._data_size = size
+                blank = find("\n\n", pos - 1) + 1
+                self._take_many(text[pos:blank] if blank else text[pos:], events)
+                return blank + 1 if blank else -1
         self._data_size = size
+        return -1
 
     def _take_many(self, text: str, events: list[Any]) -> None:
         """Read ``text`` (whole lines; blank ones only where no data line is) into the
@@ -504,8 +519,9 @@ class EventStreamParser:
         assert self._on_comment is not None
         self._on_comment(text)
 
-    def _check_line(self) -> None:
-        """The unfinished line holds more bytes than the limit: count its characters.
+    def _check_line(self, piece: bytes) -> None:
+        """The unfinished line, ``piece`` added, holds more bytes than the limit: count
+        its characters.
 
         The limit is in characters, which are as many as the bytes or fewer, so the
         count only starts once the bytes pass the limit; it then follows the line
@@ -514,16 +530,18 @@ class EventStreamParser:
         assert self._limit is not None
         if self._line_chars is None:
             self._line_chars = _LineCounter()
-            for piece in self._line[:-1]:
-                self._line_chars.add(piece)
-        if self._line_chars.add(self._line[-1]) > self._limit:
+            for earlier in self._line:
+                self._line_chars.add(earlier)
+        self._line.append(piece)
+        if self._line_chars.add(piece) > self._limit:
             self._too_large()
 
     def _too_large(self) -> None:
         # Where the oversized event ends is unknown, so the parser cannot resynchronise:
         # it drops its buffers and raises the same error from every later feed().
         assert self._limit is not None
-        self._closed = self._guarded = True
+        self._closed = True
+        self._plain = None
         self._line.clear()
         self._line_chars = None
         self._data = []
