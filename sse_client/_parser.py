@@ -239,42 +239,42 @@ class EventStreamParser:
             RuntimeError: The parser was closed.
             TypeError: A read is not bytes-like (text, say).
         """
-        if data.__class__ is not self._plain:  # (cheaper than type())
-            data = self._guard(data)
-        if 10 not in data and 13 not in data:  # ints: a byte search with no conversions
+        # (A class test is cheaper than type(); _guard makes any other read bytes.)
+        read: bytes = data if data.__class__ is self._plain else self._guard(data)  # type: ignore[assignment]
+        if 10 not in read and 13 not in read:  # ints: a byte search with no conversions
             # No LF or CR here (a trickle): keep the bytes as they are, constant work.
-            self._room -= len(data)
+            self._room -= len(read)
             if self._room < 0:
-                self._check_line(data)
-            elif data:
-                self._line.append(data)
+                self._check_line(read)
+            elif read:
+                self._line.append(read)
             return []
         # Decode the complete lines only: a line ends at an ASCII byte, never inside a
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
         line = self._line
         tail = b""
-        last = data[-1]
+        last = read[-1]
         if last != 10 and last != 13:  # the read ends inside a line
-            end = data.rfind(10)
-            if 13 in data:
-                end = max(end, data.rfind(13))
-            tail = data[end + 1 :]
-            data = data[: end + 1]
+            end = read.rfind(10)
+            if 13 in read:
+                end = max(end, read.rfind(13))
+            tail = read[end + 1 :]
+            read = read[: end + 1]
         if line:
-            line.append(data)
-            data = b"".join(line)
+            line.append(read)
+            read = b"".join(line)
             line.clear()
             self._line_chars = None
         self._room = self._line_limit
-        if 13 in data:
+        if 13 in read:
             # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
             # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
             # them before decoding changes nothing else in the text.
-            if data[-1] == 13 and not tail:
+            if read[-1] == 13 and not tail:
                 self._skip_lf = True
                 self._plain = None
-            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        text = data.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
+            read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
         events: list[Any] = []
         if len(text) > self._line_limit:
             self._measure(text, events)
