@@ -77,6 +77,11 @@ class _EventBuilder(_EventFields):
 
 _BOM: Final = b"\xef\xbb\xbf"
 
+# What the scanner's loop reads as the end of the event under way (a None data group
+# tells it from the scanner's matches): its lines, already in the buffers, then a blank
+# line.
+_UNDER_WAY: Final = ("", "", "", None, "", "")
+
 # A CR with something after it other than LF (spec: P-EOL -- a line ending of its own).
 _lone_cr = re.compile(b"\r[^\n]").search
 
@@ -285,10 +290,65 @@ class EventStreamParser:
             else:
                 read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
+        length = len(text)
         events: list[Any] = []
-        if len(text) > self._line_limit:
-            self._measure(text, events)
-        self._read(text, events)
+        too_long = self._line_too_long(text) if length > self._line_limit else -1
+        if too_long >= 0:  # read the lines before the line over the limit, then refuse it
+            if not too_long:
+                self._too_large()
+            text = text[:too_long]
+            length = too_long
+        # Finish the event under way: its lines up to the first blank line, which
+        # dispatches it in the loop below.
+        pos = self._take(text, 0, events) if self._dirty else 0
+        if pos >= 0:
+            # The last blank line: an LF after another, or at text[0] (from pos on, as
+            # an LF ends the line before pos).
+            stop = text.rfind("\n\n", pos - 1 if pos else 0) + 2
+            if stop == 1:
+                stop = 1 if text[0] == "\n" else pos
+            items: list[tuple[str, str, str, str | None, str, str]] = (
+                _scan(text, pos, stop) if stop > pos else []
+            )
+            if self._dirty:
+                items = [_UNDER_WAY, *items]
+            if items:
+                last_id = self._id_buffer  # the last event ID, once a blank line came
+                for id1, event, id2, data, quiet, block in items:
+                    retry = None
+                    if quiet or block or data is None:
+                        self._id_buffer = last_id
+                        if block:
+                            self._take(block, 0, events)
+                        elif quiet and quiet[0] != "\n":  # (blank lines alone: nothing)
+                            self._take_many(quiet, events)
+                        last_id = self._id_buffer  # spec: D-ID
+                        event = self._event
+                        retry = self._retry
+                        self._event = ""  # spec: D-RESET
+                        self._retry = None
+                        if not self._data:  # spec: D-EMPTY
+                            continue
+                        data = "\n".join(self._data)  # spec: D-TRIM -- no trailing LF
+                        self._data = []
+                        self._data_size = 0
+                    elif id1 or id2:  # spec: F-ID, D-ID
+                        last_id = (id2 or id1)[3:]
+                        if last_id[:1] == " ":
+                            last_id = last_id[1:]  # spec: P-FIELD
+                    obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
+                    obj.event = event or "message"
+                    obj.data = data
+                    obj.id = last_id
+                    obj.retry = retry
+                    obj.__class__ = ServerSentEvent
+                    events.append(obj)
+                self.last_event_id = self._id_buffer = last_id
+            self._dirty = stop < length
+            if self._dirty:  # the lines of the next, unfinished block
+                self._take(text, stop, events)
+        if too_long >= 0:
+            self._too_large()
         if tail:
             # The unfinished line, measured after the whole lines before it took effect,
             # as if the stream were read byte by byte (a retry: or id: before it counts).
@@ -372,71 +432,15 @@ class EventStreamParser:
 
     # -- Interpreting lines ------------------------------------------------------------
 
-    def _read(self, text: str, events: list[Any]) -> None:
-        """Interpret ``text``: whole lines, each ending in LF, from a line start."""
-        pos = 0
-        items: Iterable[tuple[str, str, str, str | None, str, str]] = ()
-        if self._dirty:
-            # Finish the event under way: its lines up to the first blank line, which
-            # dispatches it in the loop below (a None data group tells it apart).
-            pos = self._take(text, 0, events)
-            if pos < 0:  # no blank line: the event goes on
-                return
-            items = [("", "", "", None, "", "")]
-        # The last blank line: an LF after another, or at text[0] (from pos on, as an LF
-        # ends the line before pos).
-        stop = text.rfind("\n\n", pos - 1 if pos else 0) + 2
-        if stop == 1:
-            stop = 1 if text[0] == "\n" else pos
-        if stop > pos:
-            items = chain(items, _scan(text, pos, stop)) if items else _scan(text, pos, stop)
-        if items:
-            last_id = self._id_buffer  # the stream's last event ID, once a blank line came
-            for id1, event, id2, data, quiet, block in items:
-                retry = None
-                if quiet or block or data is None:
-                    self._id_buffer = last_id
-                    if block:
-                        self._take(block, 0, events)
-                    elif quiet and quiet[0] != "\n":  # (blank lines alone change nothing)
-                        self._take_many(quiet, events)
-                    last_id = self._id_buffer  # spec: D-ID
-                    event = self._event
-                    retry = self._retry
-                    self._event = ""  # spec: D-RESET
-                    self._retry = None
-                    if not self._data:  # spec: D-EMPTY
-                        continue
-                    data = "\n".join(self._data)  # spec: D-TRIM -- no trailing LF
-                    self._data = []
-                    self._data_size = 0
-                elif id1 or id2:  # spec: F-ID, D-ID
-                    last_id = (id2 or id1)[3:]
-                    if last_id[:1] == " ":
-                        last_id = last_id[1:]  # spec: P-FIELD
-                obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
-                obj.event = event or "message"
-                obj.data = data
-                obj.id = last_id
-                obj.retry = retry
-                obj.__class__ = ServerSentEvent
-                events.append(obj)
-            self.last_event_id = self._id_buffer = last_id
-        self._dirty = stop < len(text)
-        if self._dirty:  # the lines of the next, unfinished block
-            self._take(text, stop, events)
-
-    def _measure(self, text: str, events: list[Any]) -> None:
-        """``text`` is longer than the limit: if a line of it is too, read the lines
-        before that line, then refuse it."""
+    def _line_too_long(self, text: str) -> int:
+        """Where the first line of ``text`` longer than the limit starts, or -1."""
         limit = self._line_limit
-        if max(map(len, text.split("\n"))) > limit:
-            cut = 0
-            while text.find("\n", cut) - cut <= limit:
-                cut = text.find("\n", cut) + 1
-            if cut:
-                self._read(text[:cut], events)
-            self._too_large()
+        if max(map(len, text.split("\n"))) <= limit:
+            return -1
+        pos = 0
+        while text.find("\n", pos) - pos <= limit:
+            pos = text.find("\n", pos) + 1
+        return pos
 
     def _take(self, text: str, pos: int, events: list[Any]) -> int:
         """Read the lines of ``text`` from ``pos`` (a line start) into the buffers, up to
