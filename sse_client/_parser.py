@@ -314,9 +314,9 @@ class EventStreamParser:
                 items = [_UNDER_WAY, *items]
             if items:
                 last_id = self._id_buffer  # the last event ID, once a blank line came
-                for id1, event, id2, data, quiet, block in items:
+                for id1, event, id2, payload, quiet, block in items:
                     retry = None
-                    if quiet or block or data is None:
+                    if quiet or block or payload is None:
                         self._id_buffer = last_id
                         if block:
                             self._take(block, 0, events)
@@ -329,7 +329,7 @@ class EventStreamParser:
                         self._retry = None
                         if not self._data:  # spec: D-EMPTY
                             continue
-                        data = "\n".join(self._data)  # spec: D-TRIM -- no trailing LF
+                        payload = "\n".join(self._data)  # spec: D-TRIM -- no trailing LF
                         self._data = []
                         self._data_size = 0
                     elif id1 or id2:  # spec: F-ID, D-ID
@@ -338,7 +338,7 @@ class EventStreamParser:
                             last_id = last_id[1:]  # spec: P-FIELD
                     obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
                     obj.event = event or "message"
-                    obj.data = data
+                    obj.data = payload
                     obj.id = last_id
                     obj.retry = retry
                     obj.__class__ = ServerSentEvent
