@@ -90,6 +90,11 @@ _lone_cr = re.compile(b"\r[^\n]").search
 #: years): exact enough for any client, and ``int()`` stays cheap on hostile input.
 _MAX_RETRY_DIGITS: Final = 18
 
+# In a trickle of small reads, whole lines that change nothing yet are held back, up to
+# this many bytes: enough for the lines of most events (a longer read costs one pass per
+# line anyway).
+_HOLD_BYTES: Final = 256
+
 # A piece of lines is read line by line up to this many lines (at least one); the rest of it goes to
 # the C-level searches of _take_many, so hostile floods of lines cost no Python step
 # each. (Lines of real events are few, or long: a 256 KiB event of 1 KiB lines arrives
@@ -194,6 +199,7 @@ class EventStreamParser:
         "_error",
         "_event",
         "_head",
+        "_held",
         "_id_buffer",
         "_limit",
         "_line",
@@ -234,6 +240,7 @@ class EventStreamParser:
         self._head = b""  # the first bytes, while they may still be a BOM
         self._skip_lf = False  # the last read ended with CR: drop one LF that follows
         self._line: list[bytes] = []  # the unfinished last line, as it arrived
+        self._held = b""  # whole lines before it, held back while they change nothing
         self._room = self._line_limit  # bytes it may still take before it is measured
         self._line_chars: _LineCounter | None = None  # its length in characters, once long
         # The buffers of the event being read (spec: "data buffer", "event type
@@ -284,106 +291,127 @@ class EventStreamParser:
             read = b"".join(line)
             line.clear()
             self._line_chars = None
-        self._room = self._line_limit
-        if 13 in read:
-            # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
-            # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
-            # them before decoding changes nothing else in the text.
-            if read[-1] == 13:
-                if not tail:
-                    self._skip_lf = True
-                    self._plain = None
-                read += b"\n"  # (a CRLF now, which becomes one LF below)
-            if _lone_cr(read) is None:
-                # Every CR is a CRLF's, the common case: dropping them is the cheapest
-                # rewrite (replacing CRLFs costs seven times as much).
-                read = read.replace(b"\r", b"")
-            else:
-                read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
-        length = len(text)
+            self._room = self._line_limit
         events: list[Any] = []
-        too_long = self._line_too_long(text) if length > self._line_limit else -1
-        if too_long >= 0:  # read the lines before the line over the limit, then refuse it
-            if not too_long:
-                self._too_large()
-            text = text[:too_long]
-            length = too_long
-        # Finish the event under way: its lines up to the first blank line, which
-        # dispatches it in the loop below.
-        pos = self._take(text, 0, events) if self._dirty else 0
-        if pos >= 0:
-            # The last blank line: an LF after another, or at text[0] (from pos on, as
-            # an LF ends the line before pos).
-            stop = text.rfind("\n\n", pos - 1 if pos else 0) + 2
-            if stop == 1:
-                stop = 1 if text[0] == "\n" else pos
-            items: list[_Match] = _scan(text, pos, stop) if stop > pos else []
-            if self._dirty:
-                items = [_UNDER_WAY, *items]
-            if items:
-                last_id = self._id_buffer  # the last event ID, once a blank line came
-                for (
-                    id1,
-                    event,
-                    id2,
-                    payload,
-                    id3,
-                    event2,
-                    id4,
-                    second,
-                    payload2,
-                    quiet,
-                    block,
-                ) in items:
-                    retry = None
-                    if quiet or block or payload is None:
-                        self._id_buffer = last_id
-                        if block:
-                            self._take(block, 0, events)
-                        elif quiet and quiet[0] != "\n":  # (blank lines alone: nothing)
-                            self._take_many(quiet, events)
-                        last_id = self._id_buffer  # spec: D-ID
-                        event = self._event
-                        retry = self._retry
-                        self._event = ""  # spec: D-RESET
-                        self._retry = None
-                        if not self._data:  # spec: D-EMPTY
-                            continue
-                        payload = "\n".join(self._data)  # spec: D-TRIM -- no trailing LF
-                        self._data = []
-                        self._data_size = 0
-                    elif id1 or id2:  # spec: F-ID, D-ID
-                        last_id = (id2 or id1)[3:]
-                        if last_id[:1] == " ":
-                            last_id = last_id[1:]  # spec: P-FIELD
-                    obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
-                    obj.event = event or "message"
-                    obj.data = payload
-                    obj.id = last_id
-                    obj.retry = retry
-                    obj.__class__ = ServerSentEvent
-                    events.append(obj)
-                    if second:
-                        # The pair's second common block, built here rather than by a
-                        # second turn of the loop: 11 % fewer ns per event on llm.
-                        if id3 or id4:
-                            last_id = (id4 or id3)[3:]
+        held = len(self._held)
+        if held:
+            read = self._held + read
+            self._held = b""
+        if (
+            # Lines that change nothing a caller sees yet: no blank line (no event), no
+            # retry: (F-RETRY takes effect at once) and no comment for on_comment, and
+            # too few to cross the limit. While a stream trickles in a few bytes per
+            # read, they are held back until a blank line may have come: one pass per
+            # event, not per line. (The held lines were checked already.)
+            len(read) <= _HOLD_BYTES
+            and 13 not in read
+            and read[0] != 10
+            and read[-2] != 10
+            and read.find(b"\n\n", held - 1 if held else 0) < 0
+            and read.find(b"retry", held) < 0
+            and (self._on_comment is None or (read[0] != 58 and read.find(b"\n:", held) < 0))
+            and len(read) + self._data_size <= self._line_limit
+        ):
+            self._held = read
+        else:
+            if 13 in read:
+                # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
+                # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
+                # them before decoding changes nothing else in the text.
+                if read[-1] == 13:
+                    if not tail:
+                        self._skip_lf = True
+                        self._plain = None
+                    read += b"\n"  # (a CRLF now, which becomes one LF below)
+                if _lone_cr(read) is None:
+                    # Every CR is a CRLF's, the common case: dropping them is the cheapest
+                    # rewrite (replacing CRLFs costs seven times as much).
+                    read = read.replace(b"\r", b"")
+                else:
+                    read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
+            length = len(text)
+            too_long = self._line_too_long(text) if length > self._line_limit else -1
+            if too_long >= 0:  # read the lines before the line over the limit, then refuse it
+                if not too_long:
+                    self._too_large()
+                text = text[:too_long]
+                length = too_long
+            # Finish the event under way: its lines up to the first blank line, which
+            # dispatches it in the loop below.
+            pos = self._take(text, 0, events) if self._dirty else 0
+            if pos >= 0:
+                # The last blank line: an LF after another, or at text[0] (from pos on, as
+                # an LF ends the line before pos).
+                stop = text.rfind("\n\n", pos - 1 if pos else 0) + 2
+                if stop == 1:
+                    stop = 1 if text[0] == "\n" else pos
+                items: list[_Match] = _scan(text, pos, stop) if stop > pos else []
+                if self._dirty:
+                    items = [_UNDER_WAY, *items]
+                if items:
+                    last_id = self._id_buffer  # the last event ID, once a blank line came
+                    for (
+                        id1,
+                        event,
+                        id2,
+                        payload,
+                        id3,
+                        event2,
+                        id4,
+                        second,
+                        payload2,
+                        quiet,
+                        block,
+                    ) in items:
+                        retry = None
+                        if quiet or block or payload is None:
+                            self._id_buffer = last_id
+                            if block:
+                                self._take(block, 0, events)
+                            elif quiet and quiet[0] != "\n":  # (blank lines alone: nothing)
+                                self._take_many(quiet, events)
+                            last_id = self._id_buffer  # spec: D-ID
+                            event = self._event
+                            retry = self._retry
+                            self._event = ""  # spec: D-RESET
+                            self._retry = None
+                            if not self._data:  # spec: D-EMPTY
+                                continue
+                            payload = "\n".join(self._data)  # spec: D-TRIM -- no trailing LF
+                            self._data = []
+                            self._data_size = 0
+                        elif id1 or id2:  # spec: F-ID, D-ID
+                            last_id = (id2 or id1)[3:]
                             if last_id[:1] == " ":
-                                last_id = last_id[1:]
-                        obj = _EventBuilder()
-                        obj.event = event2 or "message"
-                        obj.data = payload2
+                                last_id = last_id[1:]  # spec: P-FIELD
+                        obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
+                        obj.event = event or "message"
+                        obj.data = payload
                         obj.id = last_id
-                        obj.retry = None
+                        obj.retry = retry
                         obj.__class__ = ServerSentEvent
                         events.append(obj)
-                self.last_event_id = self._id_buffer = last_id
-            self._dirty = stop < length
-            if self._dirty:  # the lines of the next, unfinished block
-                self._take(text, stop, events)
-        if too_long >= 0:
-            self._too_large()
+                        if second:
+                            # The pair's second common block, built here rather than by a
+                            # second turn of the loop: 11 % fewer ns per event on llm.
+                            if id3 or id4:
+                                last_id = (id4 or id3)[3:]
+                                if last_id[:1] == " ":
+                                    last_id = last_id[1:]
+                            obj = _EventBuilder()
+                            obj.event = event2 or "message"
+                            obj.data = payload2
+                            obj.id = last_id
+                            obj.retry = None
+                            obj.__class__ = ServerSentEvent
+                            events.append(obj)
+                    self.last_event_id = self._id_buffer = last_id
+                self._dirty = stop < length
+                if self._dirty:  # the lines of the next, unfinished block
+                    self._take(text, stop, events)
+            if too_long >= 0:
+                self._too_large()
         if tail:
             # The unfinished line, measured after the whole lines before it took effect,
             # as if the stream were read byte by byte (a retry: or id: before it counts).
@@ -429,6 +457,7 @@ class EventStreamParser:
         self._closed = True
         self._plain = None
         self._line.clear()
+        self._held = b""
         self._line_chars = None
         self._data = []
         return []
@@ -592,6 +621,7 @@ class EventStreamParser:
         self._closed = True
         self._plain = None
         self._line.clear()
+        self._held = b""
         self._line_chars = None
         self._data = []
         self._error = EventTooLarge(
