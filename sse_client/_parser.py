@@ -6,41 +6,37 @@ is driven by whoever has the bytes (our clients, a user's own loop, a test).
 Theory of operation
 -------------------
 The clients call :meth:`EventStreamParser.feed` once per network read, so that is the
-one path, and it does C-speed work per read plus Python work per *event*; never per
-byte, and never per line of content that dispatches nothing (a body of blank lines or
-keep-alive comments, which gzip shrinks a thousandfold, costs C work only):
+one path. It does C-level work per read and Python work per *event*: never per byte,
+and never per line of content that dispatches nothing (gzip shrinks a body of blank
+lines or keep-alive comments a thousandfold; reading it costs C work only).
 
-1. **Hold bytes until a line ends.** A read with no LF or CR is put aside, as bytes,
-   in the unfinished line: constant work. The stream's first bytes lose one BOM, even
-   one cut across reads (P-BOM).
-2. **Decode complete lines only, and make every line ending LF.** Everything up to the
-   read's last LF or CR is joined, its CRLFs and CRs become LFs (P-EOL: C-level
-   ``replace``) and it is decoded with ``"replace"`` (P-UTF8). CR and LF are ASCII,
-   never inside a UTF-8 sequence, so decoding line by line is decoding the stream. A CR
-   that ends the read has ended its line, so events it completes are dispatched now; we
-   only remember to drop one LF if the next read starts with it (P-CR-SPLIT). Nothing
-   else ends a line (P-NOSPLIT): we never call ``str.splitlines()``.
-3. **Finish the event under way**, if earlier reads began one: its lines up to the
-   first blank line join its buffers, and the blank line dispatches it.
+1. **Hold bytes until a line ends.** A read with no LF or CR is put aside in the
+   unfinished line: constant work. In a trickle of small reads, whole lines that change
+   nothing yet (no blank line, no ``retry:``, no comment to report) wait too, so the
+   event costs one pass, not one per line. The first bytes lose one BOM (P-BOM).
+2. **Make every line ending LF, then decode.** The complete lines are joined; CRLF and
+   CR become LF (P-EOL), cheapest by dropping every CR when each is a CRLF's; then
+   they are decoded with ``"replace"`` (P-UTF8). CR and LF never sit inside a UTF-8
+   sequence, so decoding line by line is decoding the stream. A CR that ends the read
+   has ended its line now; we only drop one LF if the next read starts with it
+   (P-CR-SPLIT). Nothing else ends a line (P-NOSPLIT): no ``str.splitlines()``.
+3. **Finish the event under way**, if earlier reads began one: its lines, up to the
+   first blank line, which dispatches it.
 4. **Scan the blocks up to the last blank line** with one regular expression, from a
-   clean start (every buffer empty), one match per step:
-
-   - a *common block* (optional ``id:``/``event:`` lines, one ``data:`` line, blank
-     lines), already cut into fields by the engine;
-   - a *quiet run*: any number of blocks with no ``data`` line, and blank lines. They
-     dispatch nothing (D-EMPTY), so all they can change is the ID, the reconnection
-     time and the comments, which a few C-level searches find in the whole run;
-   - any other block, read line by line (P-FIELD ... F-OTHER).
-
-   Several blank lines in a row act as one: after the first, the buffers are empty and
-   the stream's last event ID already equals the buffer (P-BLANK, D-*).
+   clean start (every buffer empty). A match is a *common block* (optional ``id:`` and
+   ``event:`` lines, one ``data:`` line), cut into fields by the engine, two at a time;
+   or a *quiet run* of any number of blocks with no ``data`` line, which dispatch
+   nothing (D-EMPTY) and can change only the ID, the reconnection time and the
+   comments, found by a few C-level searches; or any other block, read line by line.
+   Blank lines in a row act as one: after the first, the buffers are empty and the
+   last event ID equals the buffer (P-BLANK, D-*).
 5. **Read the last, unfinished block** into the buffers at once, so that a ``retry:``
-   takes effect as soon as its line is read (F-RETRY); the blank line comes later.
+   takes effect when its line is read (F-RETRY).
 
-Lines are read one by one only up to a few dozen per piece; past that (a flood of
-``id:`` or ``:`` lines, say), the rest of the piece goes to the C-level searches too.
-With ``max_event_size``, a text longer than the limit is measured line by line in C
-before it is read, and the unfinished line after it once the whole lines took effect.
+Lines are read one by one only up to a few dozen per piece; the rest of a flood of
+lines goes to the same C-level searches as a quiet run. With ``max_event_size``, a text
+longer than the limit has its lines measured in C before they are read, and the
+unfinished line is measured once the whole lines before it took effect.
 
 Spec tags (``# spec: X``) refer to the project's restatement of the WHATWG rules.
 """
@@ -49,7 +45,7 @@ from __future__ import annotations
 
 import re
 import sys
-from codecs import getincrementaldecoder
+from codecs import IncrementalDecoder, getincrementaldecoder
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from typing import Any, Final
@@ -95,10 +91,9 @@ _MAX_RETRY_DIGITS: Final = 18
 # line anyway).
 _HOLD_BYTES: Final = 256
 
-# A piece of lines is read line by line up to this many lines (at least one); the rest of it goes to
-# the C-level searches of _take_many, so hostile floods of lines cost no Python step
-# each. (Lines of real events are few, or long: a 256 KiB event of 1 KiB lines arrives
-# some ten lines per read.)
+# A piece of lines is read line by line up to this many lines (at least one); the rest
+# goes to the C-level searches of _take_many. (Lines of real events are few, or long: a
+# 256 KiB event of 1 KiB lines arrives some ten lines per read.)
 _LINE_STEPS: Final = 32
 
 
@@ -146,26 +141,11 @@ _scan = re.compile(
 # every data value, in order, and every comment (P-COMMENT); the last event type, the
 # last id without NUL (F-ID) and the last retry of ASCII digits (F-RETRY), found by
 # ".*" backing off from the end (the engine looks for the LF backwards, as memrchr).
-_data_values = re.compile(r"\ndata(?::[ ]?([^\n]*))?(?=\n)").findall
-_data_lines = re.compile(r"\ndata(?::[ ]?([^\n]*))?(?=\n)").finditer
+_DATA_LINE = re.compile(r"\ndata(?::[ ]?([^\n]*))?(?=\n)")
 _comments = re.compile(r"\n:([^\n]*)").findall
 _last_event = re.compile(r"(?s:.*)\nevent(?::[ ]?([^\n]*))?(?=\n)").match
 _last_id = re.compile(r"(?s:.*)\nid(?::[ ]?([^\n\0]*))?(?=\n)").match
 _last_retry = re.compile(r"(?s:.*)\nretry:[ ]?([0-9]+)(?=\n)").match
-
-
-class _LineCounter:
-    """Counts the characters of a long unfinished line, as its bytes arrive."""
-
-    __slots__ = ("_decoder", "chars")
-
-    def __init__(self) -> None:
-        self._decoder = getincrementaldecoder("utf-8")("replace")
-        self.chars = 0
-
-    def add(self, piece: bytes) -> int:
-        self.chars += len(self._decoder.decode(piece))
-        return self.chars
 
 
 class EventStreamParser:
@@ -204,6 +184,7 @@ class EventStreamParser:
         "_limit",
         "_line",
         "_line_chars",
+        "_line_decoder",
         "_line_limit",
         "_on_comment",
         "_plain",
@@ -242,7 +223,8 @@ class EventStreamParser:
         self._line: list[bytes] = []  # the unfinished last line, as it arrived
         self._held = b""  # whole lines before it, held back while they change nothing
         self._room = self._line_limit  # bytes it may still take before it is measured
-        self._line_chars: _LineCounter | None = None  # its length in characters, once long
+        self._line_chars = 0  # its length in characters, once measured
+        self._line_decoder: IncrementalDecoder | None = None  # what measures it, once long
         # The buffers of the event being read (spec: "data buffer", "event type
         # buffer", "last event ID buffer"), plus the block's valid retry value.
         self._data: list[str] = []
@@ -290,7 +272,7 @@ class EventStreamParser:
             line.append(read)
             read = b"".join(line)
             line.clear()
-            self._line_chars = None
+            self._line_decoder = None
             self._room = self._line_limit
         events: list[Any] = []
         held = len(self._held)
@@ -329,89 +311,7 @@ class EventStreamParser:
                     read = read.replace(b"\r", b"")
                 else:
                     read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
-            length = len(text)
-            too_long = self._line_too_long(text) if length > self._line_limit else -1
-            if too_long >= 0:  # read the lines before the line over the limit, then refuse it
-                if not too_long:
-                    self._too_large()
-                text = text[:too_long]
-                length = too_long
-            # Finish the event under way: its lines up to the first blank line, which
-            # dispatches it in the loop below.
-            pos = self._take(text, 0, events) if self._dirty else 0
-            if pos >= 0:
-                # The last blank line: an LF after another, or at text[0] (from pos on, as
-                # an LF ends the line before pos).
-                stop = text.rfind("\n\n", pos - 1 if pos else 0) + 2
-                if stop == 1:
-                    stop = 1 if text[0] == "\n" else pos
-                items: list[_Match] = _scan(text, pos, stop) if stop > pos else []
-                if self._dirty:
-                    items = [_UNDER_WAY, *items]
-                if items:
-                    last_id = self._id_buffer  # the last event ID, once a blank line came
-                    for (
-                        id1,
-                        event,
-                        id2,
-                        payload,
-                        id3,
-                        event2,
-                        id4,
-                        second,
-                        payload2,
-                        quiet,
-                        block,
-                    ) in items:
-                        retry = None
-                        if quiet or block or payload is None:
-                            self._id_buffer = last_id
-                            if block:
-                                self._take(block, 0, events)
-                            elif quiet and quiet[0] != "\n":  # (blank lines alone: nothing)
-                                self._take_many(quiet, events)
-                            last_id = self._id_buffer  # spec: D-ID
-                            event = self._event
-                            retry = self._retry
-                            self._event = ""  # spec: D-RESET
-                            self._retry = None
-                            if not self._data:  # spec: D-EMPTY
-                                continue
-                            payload = "\n".join(self._data)  # spec: D-TRIM -- no trailing LF
-                            self._data = []
-                            self._data_size = 0
-                        elif id1 or id2:  # spec: F-ID, D-ID
-                            last_id = (id2 or id1)[3:]
-                            if last_id[:1] == " ":
-                                last_id = last_id[1:]  # spec: P-FIELD
-                        obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
-                        obj.event = event or "message"
-                        obj.data = payload
-                        obj.id = last_id
-                        obj.retry = retry
-                        obj.__class__ = ServerSentEvent
-                        events.append(obj)
-                        if second:
-                            # The pair's second common block, built here rather than by a
-                            # second turn of the loop: 11 % fewer ns per event on llm.
-                            if id3 or id4:
-                                last_id = (id4 or id3)[3:]
-                                if last_id[:1] == " ":
-                                    last_id = last_id[1:]
-                            obj = _EventBuilder()
-                            obj.event = event2 or "message"
-                            obj.data = payload2
-                            obj.id = last_id
-                            obj.retry = None
-                            obj.__class__ = ServerSentEvent
-                            events.append(obj)
-                    self.last_event_id = self._id_buffer = last_id
-                self._dirty = stop < length
-                if self._dirty:  # the lines of the next, unfinished block
-                    self._take(text, stop, events)
-            if too_long >= 0:
-                self._too_large()
+            self._read(read.decode("utf-8", "replace"), events)  # spec: P-UTF8 -- U+FFFD
         if tail:
             # The unfinished line, measured after the whole lines before it took effect,
             # as if the stream were read byte by byte (a retry: or id: before it counts).
@@ -458,7 +358,7 @@ class EventStreamParser:
         self._plain = None
         self._line.clear()
         self._held = b""
-        self._line_chars = None
+        self._line_decoder = None
         self._data = []
         return []
 
@@ -496,15 +396,80 @@ class EventStreamParser:
 
     # -- Interpreting lines ------------------------------------------------------------
 
-    def _line_too_long(self, text: str) -> int:
-        """Where the first line of ``text`` longer than the limit starts, or -1."""
+    def _read(self, text: str, events: list[Any]) -> None:
+        """Interpret ``text``: whole lines, each ending in LF, from a line start."""
+        length = len(text)
         limit = self._line_limit
-        if max(map(len, text.split("\n"))) <= limit:
-            return -1
-        pos = 0
-        while text.find("\n", pos) - pos <= limit:
-            pos = text.find("\n", pos) + 1
-        return pos
+        if length > limit and max(map(len, text.split("\n"))) > limit:
+            # A line over the limit: read the lines before it, then refuse it.
+            cut = 0
+            while text.find("\n", cut) - cut <= limit:
+                cut = text.find("\n", cut) + 1
+            if cut:
+                self._read(text[:cut], events)
+            self._too_large()
+        # Finish the event under way: its lines up to the first blank line, which
+        # dispatches it in the loop below.
+        pos = self._take(text, 0, events) if self._dirty else 0
+        if pos < 0:  # no blank line: the event goes on
+            return
+        # The last blank line: an LF after another, or at text[0] (from pos on, as an LF
+        # ends the line before pos).
+        stop = text.rfind("\n\n", pos - 1 if pos else 0) + 2
+        if stop == 1:
+            stop = 1 if text[0] == "\n" else pos
+        items: list[_Match] = _scan(text, pos, stop) if stop > pos else []
+        if self._dirty:
+            items = [_UNDER_WAY, *items]
+        if items:
+            last_id = self._id_buffer  # the stream's last event ID, once a blank line came
+            for id1, event, id2, data, id3, event2, id4, second, data2, quiet, block in items:
+                retry = None
+                if quiet or block or data is None:
+                    self._id_buffer = last_id
+                    if block:
+                        self._take(block, 0, events)
+                    elif quiet and quiet[0] != "\n":  # (blank lines alone change nothing)
+                        self._take_many(quiet, events)
+                    last_id = self._id_buffer  # spec: D-ID
+                    event = self._event
+                    retry = self._retry
+                    self._event = ""  # spec: D-RESET
+                    self._retry = None
+                    if not self._data:  # spec: D-EMPTY
+                        continue
+                    data = "\n".join(self._data)  # spec: D-TRIM -- no trailing LF
+                    self._data = []
+                    self._data_size = 0
+                elif id1 or id2:  # spec: F-ID, D-ID
+                    last_id = (id2 or id1)[3:]
+                    if last_id[:1] == " ":
+                        last_id = last_id[1:]  # spec: P-FIELD
+                obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
+                obj.event = event or "message"
+                obj.data = data
+                obj.id = last_id
+                obj.retry = retry
+                obj.__class__ = ServerSentEvent
+                events.append(obj)
+                if second:
+                    # The pair's second common block, built here rather than by a turn
+                    # of the loop: 11 % fewer ns per event on the llm workload.
+                    if id3 or id4:
+                        last_id = (id4 or id3)[3:]
+                        if last_id[:1] == " ":
+                            last_id = last_id[1:]
+                    obj = _EventBuilder()
+                    obj.event = event2 or "message"
+                    obj.data = data2
+                    obj.id = last_id
+                    obj.retry = None
+                    obj.__class__ = ServerSentEvent
+                    events.append(obj)
+            self.last_event_id = self._id_buffer = last_id
+        self._dirty = stop < length
+        if self._dirty:  # the lines of the next, unfinished block
+            self._take(text, stop, events)
 
     def _take(self, text: str, pos: int, events: list[Any]) -> int:
         """Read the lines of ``text`` from ``pos`` (a line start) into the buffers, up to
@@ -565,13 +530,13 @@ class EventStreamParser:
         buffers with a few C-level searches: the effect of reading it line by line, at
         a cost per line of the engine's, not of a Python step."""
         text = "\n" + text
-        values = _data_values(text)
+        values = _DATA_LINE.findall(text)
         if values:
             size = self._data_size + sum(map(len, values)) + len(values)
             if size > self._line_limit + 1:
                 # Read the lines before the data line that crosses the limit, then refuse.
                 size = self._data_size
-                for match in _data_lines(text):  # pragma: no branch -- one crosses it
+                for match in _DATA_LINE.finditer(text):  # pragma: no branch -- one crosses it
                     size += len(match[1] or "") + 1
                     if size > self._line_limit + 1:
                         self._take_many(text[1 : match.start() + 1], events)
@@ -599,19 +564,15 @@ class EventStreamParser:
 
     def _check_line(self, piece: bytes) -> None:
         """The unfinished line, ``piece`` added, holds more bytes than the limit: count
-        its characters.
-
-        The limit is in characters, which are as many as the bytes or fewer, so the
-        count only starts once the bytes pass the limit; it then follows the line
-        incrementally and raises as soon as the characters pass it too.
-        """
+        its characters (as many as the bytes or fewer), from now on as they arrive, and
+        refuse it once they pass the limit too."""
         assert self._limit is not None
-        if self._line_chars is None:
-            self._line_chars = _LineCounter()
-            for earlier in self._line:
-                self._line_chars.add(earlier)
+        if self._line_decoder is None:
+            self._line_decoder = getincrementaldecoder("utf-8")("replace")
+            self._line_chars = len(self._line_decoder.decode(b"".join(self._line)))
         self._line.append(piece)
-        if self._line_chars.add(piece) > self._limit:
+        self._line_chars += len(self._line_decoder.decode(piece))
+        if self._line_chars > self._limit:
             self._too_large()
 
     def _too_large(self) -> None:
@@ -622,7 +583,7 @@ class EventStreamParser:
         self._plain = None
         self._line.clear()
         self._held = b""
-        self._line_chars = None
+        self._line_decoder = None
         self._data = []
         self._error = EventTooLarge(
             f"an event's data or a line exceeded max_event_size={self._limit} characters",
