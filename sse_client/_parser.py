@@ -10,33 +10,28 @@ one path. It does C-level work per read and Python work per *event*: never per b
 and never per line of content that dispatches nothing (gzip shrinks a body of blank
 lines or keep-alive comments a thousandfold; reading it costs C work only).
 
-1. **Hold bytes until a line ends.** A read with no LF or CR is put aside in the
-   unfinished line: constant work. In a trickle of small reads, whole lines that change
-   nothing yet (no blank line, no ``retry:``, no comment to report) wait too, so the
-   event costs one pass, not one per line. The first bytes lose one BOM (P-BOM).
-2. **Make every line ending LF, then decode.** The complete lines are joined; CRLF and
-   CR become LF (P-EOL), cheapest by dropping every CR when each is a CRLF's; then
-   they are decoded with ``"replace"`` (P-UTF8). CR and LF never sit inside a UTF-8
-   sequence, so decoding line by line is decoding the stream. A CR that ends the read
-   has ended its line now; we only drop one LF if the next read starts with it
+1. **Hold bytes until a line ends.** A read with no LF or CR is put aside: constant
+   work. In a trickle of small reads, whole lines that change nothing yet (no blank
+   line, no ``retry:``, no comment to report) wait too: one pass per event, not per
+   line. The first bytes lose one BOM (P-BOM).
+2. **Make every line ending LF, then decode** the complete lines with ``"replace"``
+   (P-EOL, P-UTF8; CR and LF never sit inside a UTF-8 sequence). A CR that ends the
+   read has ended its line; we only drop one LF if the next read starts with it
    (P-CR-SPLIT). Nothing else ends a line (P-NOSPLIT): no ``str.splitlines()``.
-3. **Finish the event under way**, if earlier reads began one: its lines, up to the
-   first blank line, which dispatches it.
+3. **Finish the event under way**: its lines up to the first blank line.
 4. **Scan the blocks up to the last blank line** with one regular expression, from a
-   clean start (every buffer empty). A match is a *common block* (optional ``id:`` and
-   ``event:`` lines, one ``data:`` line), cut into fields by the engine, two at a time;
-   or a *quiet run* of any number of blocks with no ``data`` line, which dispatch
-   nothing (D-EMPTY) and can change only the ID, the reconnection time and the
-   comments, found by a few C-level searches; or any other block, read line by line.
-   Blank lines in a row act as one: after the first, the buffers are empty and the
-   last event ID equals the buffer (P-BLANK, D-*).
-5. **Read the last, unfinished block** into the buffers at once, so that a ``retry:``
-   takes effect when its line is read (F-RETRY).
+   clean start (every buffer empty). A match is two *common blocks* (optional ``id:``
+   and ``event:`` lines, one ``data:`` line) cut into fields by the engine; or a
+   *quiet run* of blocks with no ``data`` line, which dispatch nothing (D-EMPTY) and
+   can only change the ID, the reconnection time and the comments, found by a few
+   C-level searches; or any other block, read line by line. Blank lines in a row act
+   as one: after the first, the buffers are empty (P-BLANK, D-*).
+5. **Read the last, unfinished block** at once, so that a ``retry:`` takes effect when
+   its line is read (F-RETRY).
 
-Lines are read one by one only up to a few dozen per piece; the rest of a flood of
-lines goes to the same C-level searches as a quiet run. With ``max_event_size``, a text
-longer than the limit has its lines measured in C before they are read, and the
-unfinished line is measured once the whole lines before it took effect.
+Lines are read one by one only up to a few dozen per piece; the rest of a flood goes
+to the C-level searches. With ``max_event_size``, a text longer than the limit has its
+lines measured in C first, and the unfinished line is measured after the whole lines.
 
 Spec tags (``# spec: X``) refer to the project's restatement of the WHATWG rules.
 """
@@ -73,9 +68,8 @@ class _EventBuilder(_EventFields):
 
 _BOM: Final = b"\xef\xbb\xbf"
 
-# What the scanner's loop reads as the end of the event under way (a None data group
-# tells it from the scanner's matches): its lines, already in the buffers, then a blank
-# line.
+# The scanner's matches, and what its loop reads as the end of the event under way
+# (its lines already in the buffers, then a blank line; None tells it apart).
 _Match = tuple[str, str, str, str | None, str, str, str, str, str, str, str]
 _UNDER_WAY: Final[_Match] = ("", "", "", None, "", "", "", "", "", "", "")
 
@@ -87,8 +81,7 @@ _lone_cr = re.compile(b"\r[^\n]").search
 _MAX_RETRY_DIGITS: Final = 18
 
 # In a trickle of small reads, whole lines that change nothing yet are held back, up to
-# this many bytes: enough for the lines of most events (a longer read costs one pass per
-# line anyway).
+# this many bytes: enough for the lines of most events.
 _HOLD_BYTES: Final = 256
 
 # A piece of lines is read line by line up to this many lines (at least one); the rest
@@ -128,12 +121,9 @@ _COMMON: Final = (
     rf"data{{}} ?{_P}([^\n]*{_P})\n\n+{_P}"
 )
 _scan = re.compile(
-    _COMMON.format(":")
-    + r"(?:\Z|"
-    + _COMMON.format("(:)")
-    + "|)"
-    + rf"|(\n+{_P}|(?:(?:(?!data[:\n])[^\n]+{_P}\n)*{_P}\n)+{_P})"
-    + rf"|((?:[^\n]+{_P}\n)+{_P})\n+{_P}"
+    rf"{_COMMON.format(':')}(?:\Z|{_COMMON.format('(:)')}|)"
+    rf"|(\n+{_P}|(?:(?:(?!data[:\n])[^\n]+{_P}\n)*{_P}\n)+{_P})"
+    rf"|((?:[^\n]+{_P}\n)+{_P})\n+{_P}"
 ).findall
 
 # The fields of many lines at once, each found by one C-level search of the lines with
@@ -579,12 +569,7 @@ class EventStreamParser:
         # Where the oversized event ends is unknown, so the parser cannot resynchronise:
         # it drops its buffers and raises the same error from every later feed().
         assert self._limit is not None
-        self._closed = True
-        self._plain = None
-        self._line.clear()
-        self._held = b""
-        self._line_decoder = None
-        self._data = []
+        self.close()
         self._error = EventTooLarge(
             f"an event's data or a line exceeded max_event_size={self._limit} characters",
             limit=self._limit,
