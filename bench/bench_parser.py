@@ -25,7 +25,8 @@ sseclient-py over a chunk iterator, the openai SDK's ``SSEDecoder.iter_bytes``,
 launchdarkly-eventsource's ``SSEReader`` over a chunk iterator. The floor is the
 cheapest pass over the same bytes: decode, split on blank lines, one small object per
 event. Every contestant's event count is checked; one that miscounts is reported, not
-timed.
+timed. Last, the CPU time our parser takes for bodies that dispatch nothing (blank lines,
+keep-alive comments, ``id:`` blocks), which a small gzip'd body can expand to.
 """
 
 from __future__ import annotations
@@ -303,6 +304,25 @@ def peak_memory(chunks: Iterable[bytes]) -> int:
     return peak
 
 
+#: Bodies that dispatch nothing, for the flood timing: what 1 MiB of gzip can expand to.
+FLOODS: dict[str, bytes] = {
+    "blank lines": b"\n",
+    "CRLF blank lines": b"\r\n",
+    "keep-alive comments": b": ping\n",
+    "id: blocks": b"id: 1\n\n",
+}
+
+
+def flood_seconds(unit: bytes, size: int) -> float:
+    """CPU seconds our parser takes for ``size`` bytes of ``unit`` in 64 KiB reads."""
+    read = (unit * (65536 // len(unit) + 1))[:65536]
+    parser = EventStreamParser()
+    start = time.process_time()
+    for _ in range(size // len(read)):
+        parser.feed(read)
+    return time.process_time() - start
+
+
 def long_stream(events: int) -> Iterator[bytes]:
     """An LLM stream of any length, generated chunk by chunk (never held whole)."""
     block = llm_body(1000)
@@ -369,6 +389,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\nparser peak memory: {peak_memory(long_stream(short)) / 1024:.0f} KiB for {short:,} "
         f"events, {peak_memory(long_stream(long)) / 1024:.0f} KiB for {long:,} "
         "(flat: bounded by a chunk and an event, not by the stream)"
+    )
+    flood = 4 << 20 if args.quick else 64 << 20
+    print(
+        f"\nfloods that dispatch nothing, {flood >> 20} MiB in 64 KiB reads, CPU seconds: "
+        + ", ".join(f"{name} {flood_seconds(unit, flood):.2f}" for name, unit in FLOODS.items())
     )
     return 0
 
