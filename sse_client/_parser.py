@@ -333,8 +333,18 @@ class EventStreamParser:
             >>> [event.data for event in parser.events([b"data: a\\n\\nda", b"ta: b\\n\\n"])]
             ['a', 'b']
         """
-        # map() calls feed() and chain() hands its events on, both in C.
-        yield from chain.from_iterable(map(self.feed, chunks))
+        # chain() hands the events on in C: no Python frame is resumed per event.
+        return chain.from_iterable(self._batches(chunks))
+
+    def _batches(
+        self, chunks: Iterable[bytes | bytearray | memoryview]
+    ) -> Iterator[list[ServerSentEvent]]:
+        """The events of each read that completes some, as a list; then close."""
+        feed = self.feed  # (called from Python, as the clients call it: the cheap way)
+        for chunk in chunks:
+            events = feed(chunk)
+            if events:
+                yield events
         self.close()
 
     def close(self) -> list[ServerSentEvent]:
