@@ -262,12 +262,14 @@ class EventStreamParser:
                 end = max(end, read.rfind(13))
             tail = read[end + 1 :]
             read = read[: end + 1]
+        trickle = False  # did the read finish a line that earlier reads began?
         if line:
             line.append(read)
             read = b"".join(line)
             line.clear()
             self._line_decoder = None
             self._room = self._line_limit
+            trickle = True
         events: list[Any] = []
         held = len(self._held)
         if held:
@@ -279,7 +281,8 @@ class EventStreamParser:
             # too few to cross the limit. While a stream trickles in a few bytes per
             # read, they are held back until a blank line may have come: one pass per
             # event, not per line. (The held lines were checked already.)
-            len(read) <= _HOLD_BYTES
+            trickle
+            and len(read) <= _HOLD_BYTES
             and 13 not in read
             and read[0] != 10
             and read[-2] != 10
