@@ -54,14 +54,11 @@ __all__ = ["DEFAULT_MAX_EVENT_SIZE", "EventStreamParser"]
 DEFAULT_MAX_EVENT_SIZE: Final = 1 << 20
 
 
-# Building a frozen dataclass through its __init__ costs about three times as much as
-# building a plain slotted object, and the parser builds one object per event. So it
-# builds this twin, which has the very same slots and no __init__ at all, fills its
-# slots, and then gives it its real class: the result is an ordinary, equal, immutable
-# ServerSentEvent. (A call to a class with no __init__ is cheaper than object.__new__.)
-# The twins share the base that holds the slots and add the same ones to it (none from
-# Python 3.11), so the class change finds their layouts equal at the base, without
-# comparing their __slots__: about a quarter of its cost.
+# A frozen dataclass's __init__ costs about three times as much as filling a plain
+# slotted object. So the parser fills this twin (same slots, no __init__: a call to it
+# is cheaper than object.__new__) and then gives it its real class: an ordinary, equal,
+# immutable ServerSentEvent. The twins share the base that holds the slots, so the
+# class change finds their layouts equal at once (a quarter of its cost).
 class _EventBuilder(_EventFields):
     __slots__ = ServerSentEvent.__slots__
 
@@ -84,9 +81,8 @@ _MAX_RETRY_DIGITS: Final = 18
 # this many bytes: enough for the lines of most events.
 _HOLD_BYTES: Final = 256
 
-# A piece of lines is read line by line up to this many lines (at least one); the rest
-# goes to the C-level searches of _take_many. (Lines of real events are few, or long: a
-# 256 KiB event of 1 KiB lines arrives some ten lines per read.)
+# A piece of lines is read line by line up to this many lines (at least one), the rest
+# by _take_many. (Real events have few lines, or long ones: ten 1 KiB lines per read.)
 _LINE_STEPS: Final = 32
 
 
@@ -97,24 +93,23 @@ def _milliseconds(digits: str) -> int:
     return int(digits)
 
 
-# The scanner. At a block start, from a clean start, exactly one branch matches, so
-# the matches tile the text with nothing skipped (it is given text that starts at a
-# line and ends with a blank line):
-#   - a common block, cut into fields by the engine: an optional "id:" line, an
-#     optional "event:" line, an optional "id:" line, one "data:" line, then blank
-#     lines. (spec: P-FIELD -- " ?" drops one leading space; an id holding NUL is not
-#     common.) The id groups keep their "id:" so that an empty id is told from none.
-#     Each match has a fixed cost in the re engine (in CPython 3.11 a malloc and a
-#     free, among others) larger than that of five more groups, so a match takes a
-#     second common block when one follows (its ":" group tells whether it did); at
-#     the text's end, "\Z" spares the engine trying one.
-#   - a quiet run: blocks whose lines are all but data lines ("data" then ":" or the
-#     line's end), each followed by a blank line; a blank line alone is one too.
-#   - any other block (it has a data line, or the run before would have taken it):
-#     its lines, each with its LF, in one group, then its blank lines.
-# (Empty alternatives "(?:...|)" run faster in the re engine than "(?:...)?". Where
-# Python has them (3.11+), possessive quantifiers save the engine its backtracking
-# records; nothing here could backtrack into a match anyway.)
+def _id_value(line: str) -> str:
+    """The value of an ``id:`` line the scanner took whole (spec: P-FIELD, F-ID)."""
+    return line[4:] if line[3:4] == " " else line[3:]
+
+
+# The scanner. Given text from a block start to a blank line, from a clean start,
+# exactly one branch matches at each block, so the matches tile the text:
+#   - a common block: optional "id:", "event:" and "id:" lines, one "data:" line, blank
+#     lines. (spec: P-FIELD -- " ?" drops one space; an id with NUL is not common; the
+#     id groups keep "id:" to tell an empty id from none.) A match has a fixed cost in
+#     the engine larger than five more groups', so it takes a second common block when
+#     one follows (its ":" group says so); "\Z" spares it the try at the text's end.
+#   - a quiet run: blocks with no data line ("data" then ":" or the line's end), each
+#     followed by a blank line; a blank line alone is one too.
+#   - any other block (it has a data line): its lines in one group, then blank lines.
+# ("(?:...|)" runs faster than "(?:...)?". Possessive quantifiers, from Python 3.11,
+# save the engine backtracking records it could never use.)
 _P: Final = "+" if sys.version_info >= (3, 11) else ""
 _COMMON: Final = (
     rf"(?:(id:[^\n\0]*{_P})\n|)(?:event: ?{_P}([^\n]*{_P})\n|)(?:(id:[^\n\0]*{_P})\n|)"
@@ -130,11 +125,10 @@ _scan = re.compile(
 # blank line and a findall.
 _one_block = re.compile(_COMMON.format(":") + r"\Z").match
 
-# The fields of many lines at once, each found by one C-level search of the lines with
-# an LF put in front, so that every line starts with one (spec: P-FIELD, P-NOCOLON):
-# every data value, in order, and every comment (P-COMMENT); the last event type, the
-# last id without NUL (F-ID) and the last retry of ASCII digits (F-RETRY), found by
-# ".*" backing off from the end (the engine looks for the LF backwards, as memrchr).
+# The fields of many lines at once, one C-level search each, in lines with an LF put in
+# front (spec: P-FIELD, P-NOCOLON): every data value and comment (P-COMMENT), in order;
+# the last event type, id without NUL (F-ID) and retry of ASCII digits (F-RETRY), found
+# by ".*" backing off from the end (the engine looks for the LF backwards).
 _DATA_LINE = re.compile(r"\ndata(?::[ ]?([^\n]*))?(?=\n)")
 _comments = re.compile(r"\n:([^\n]*)").findall
 _last_event = re.compile(r"(?s:.*)\nevent(?::[ ]?([^\n]*))?(?=\n)").match
@@ -276,11 +270,9 @@ class EventStreamParser:
             read = self._held + read
             self._held = b""
         if (
-            # Lines that change nothing a caller sees yet: no blank line (no event), no
-            # retry: (F-RETRY takes effect at once) and no comment for on_comment, and
-            # too few to cross the limit. While a stream trickles in a few bytes per
-            # read, they are held back until a blank line may have come: one pass per
-            # event, not per line. (The held lines were checked already.)
+            # A trickle's lines that change nothing a caller sees yet (no blank line, no
+            # retry:, no comment for on_comment, too few to cross the limit) wait for a
+            # blank line: one pass per event, not per line. (Held lines were checked.)
             trickle
             and len(read) <= _HOLD_BYTES
             and 13 not in read
@@ -294,17 +286,15 @@ class EventStreamParser:
             self._held = read
         else:
             if 13 in read:
-                # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
-                # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
-                # them before decoding changes nothing else in the text.
+                # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read,
+                # an LF starting the next read belongs to it. (CR and LF are ASCII.)
                 if read[-1] == 13:
                     if not tail:
                         self._skip_lf = True
                         self._plain = None
                     read += b"\n"  # (a CRLF now, which becomes one LF below)
                 if _lone_cr(read) is None:
-                    # Every CR is a CRLF's, the common case: dropping them is the cheapest
-                    # rewrite (replacing CRLFs costs seven times as much).
+                    # Each CR is a CRLF's: dropping them costs a seventh of replacing CRLFs.
                     read = read.replace(b"\r", b"")
                 else:
                     read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
@@ -317,9 +307,7 @@ class EventStreamParser:
                 id1, event, id2, value = one.groups()
                 last_id = self._id_buffer
                 if id1 or id2:  # spec: F-ID, D-ID
-                    last_id = (id2 or id1)[3:]
-                    if last_id[:1] == " ":
-                        last_id = last_id[1:]  # spec: P-FIELD
+                    last_id = _id_value(id2 or id1)
                 obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
                 obj.event = event or "message"
                 obj.data = value
@@ -470,9 +458,7 @@ class EventStreamParser:
                     self._data = []
                     self._data_size = 0
                 elif id1 or id2:  # spec: F-ID, D-ID
-                    last_id = (id2 or id1)[3:]
-                    if last_id[:1] == " ":
-                        last_id = last_id[1:]  # spec: P-FIELD
+                    last_id = _id_value(id2 or id1)
                 obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
                 obj.event = event or "message"
                 obj.data = data
@@ -484,9 +470,7 @@ class EventStreamParser:
                     # The pair's second common block, built here rather than by a turn
                     # of the loop: 11 % fewer ns per event on the llm workload.
                     if id3 or id4:
-                        last_id = (id4 or id3)[3:]
-                        if last_id[:1] == " ":
-                            last_id = last_id[1:]
+                        last_id = _id_value(id4 or id3)
                     obj = _EventBuilder()
                     obj.event = event2 or "message"
                     obj.data = data2
