@@ -158,3 +158,21 @@ def test_many_lines_read_at_once_cross_the_limit_where_line_by_line_does(
                     raised = True
             outcomes.append((got, raised, parser.last_event_id, parser.reconnection_time))
         assert outcomes[0] == outcomes[1], limit
+
+
+@pytest.mark.parametrize("retry_at", [0, 40, 90])
+def test_a_flood_of_data_lines_crosses_the_limit_where_line_by_line_does(retry_at: int) -> None:
+    """A read of a hundred data lines, more than the limit holds: read in C past the
+    first lines, it is refused at the same line as line by line, with a retry: before
+    that line taken and one after it not (spec: F-RETRY; beyond spec: the limit)."""
+    lines = [b"data: xxxx\n"] * 100
+    lines.insert(retry_at, b"retry: 7\n")
+    outcomes = []
+    for steps in (1, 1000):
+        with patch.object(_parser, "_LINE_STEPS", steps):
+            parser = EventStreamParser(max_event_size=200)
+            with pytest.raises(EventTooLarge):
+                parser.feed(b"".join(lines))
+        outcomes.append(parser.reconnection_time)
+    # 40 data values of four characters (and an LF each) fit in 200; the 41st does not.
+    assert outcomes == [0.007, 0.007] if retry_at <= 40 else [None, None]
