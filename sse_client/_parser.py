@@ -491,7 +491,7 @@ class EventStreamParser:
             if end == pos:  # spec: P-BLANK
                 self._data_size = size
                 return pos + 1
-            if text[pos : pos + 6] == "data: ":  # cut at once: 17 % fewer steps on big
+            if text[pos : pos + 6] == "data: ":  # cut at once: big costs 17 % less so
                 data.append(text[pos + 6 : end])  # spec: F-DATA
                 size += end - pos - 5
                 if size > data_limit:
