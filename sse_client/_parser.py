@@ -293,7 +293,10 @@ class EventStreamParser:
                     read = read.replace(b"\r", b"")
                 else:
                     read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
+            try:
+                text = read.decode()  # (with no arguments to parse: a fifth cheaper)
+            except UnicodeDecodeError:
+                text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
             one = None if self._dirty else _one_block(text)
             if one and len(text) <= self._limit:
                 # The whole read is one common block, from a clean start: a server that
