@@ -7,6 +7,8 @@ Workloads:
 - ``llm``: ~100k Anthropic-style ``content_block_delta`` events (``event:`` + ``data:``,
   every 10th with an ``id:``), in network-sized chunks (4-16 KiB, seeded);
 - ``llm-crlf``: the same stream with CRLF line endings;
+- ``llm-utf8``: the same stream with multi-byte text in every token (accented Latin,
+  Japanese, an emoji), written as UTF-8 rather than JSON escapes;
 - ``big``: 256 KiB events spread over many ``data:`` lines;
 - ``tiny-chunks``: the LLM stream delivered in 1-7 byte chunks (seeded);
 - ``llm-per-event``: the LLM stream one event per read, as a server that flushes every
@@ -14,20 +16,23 @@ Workloads:
 - ``openai``: OpenAI chat-completion chunks (``data:`` only), ending with ``[DONE]``.
 
 Contestants are driven the way their users drive them: sse_client's
-``EventStreamParser(max_event_size=None).events(chunks)`` over a chunk iterator, with no
-limit as the peers have none (the ``default limit`` column keeps the default 1 MiB
-bound; the ``feed()`` column makes one ``feed(chunk)`` call per read, as the clients
-do), httpx-sse over an ``httpx.Response`` (``EventSource(response).iter_sse()``),
+``EventStreamParser(max_event_size=None)`` with one ``feed(chunk)`` call per read, as
+our clients drive it, with no limit as the peers have none (the ``events()`` column
+iterates ``parser.events(chunks)`` instead; the ``default limit`` column is ``feed()``
+with the default 1 MiB bound), httpx-sse over an ``httpx.Response``
+(``EventSource(response).iter_sse()``),
 sseclient-py over a chunk iterator, the openai SDK's ``SSEDecoder.iter_bytes``,
 launchdarkly-eventsource's ``SSEReader`` over a chunk iterator. The floor is the
 cheapest pass over the same bytes: decode, split on blank lines, one small object per
 event. Every contestant's event count is checked; one that miscounts is reported, not
-timed.
+timed. Last, the CPU time our parser takes for bodies that dispatch nothing (blank lines,
+keep-alive comments, ``id:`` blocks), which a small gzip'd body can expand to.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import gc
 import json
 import random
@@ -38,7 +43,7 @@ import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from sse_client import EventStreamParser
+from sse_client import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
 
 
 @dataclass
@@ -48,16 +53,20 @@ class Workload:
     events: int
 
 
-def llm_body(count: int, newline: bytes = b"\n") -> bytes:
+#: The token text of the ``llm-utf8`` workload: two, three and four bytes a character.
+UTF8_WORD = "d\u00e9j\u00e0 \u30c8\u30fc\u30af\u30f3\U0001f600"
+
+
+def llm_body(count: int, newline: bytes = b"\n", word: str = "tok") -> bytes:
     parts = []
     for i in range(count):
         payload = {
             "type": "content_block_delta",
             "index": 0,
-            "delta": {"type": "text_delta", "text": f"tok{i} "},
+            "delta": {"type": "text_delta", "text": f"{word}{i} "},
         }
         head = "event: content_block_delta\n" + (f"id: {i}\n" if i % 10 == 0 else "")
-        parts.append(f"{head}data: {json.dumps(payload)}\n\n")
+        parts.append(f"{head}data: {json.dumps(payload, ensure_ascii=False)}\n\n")
     return "".join(parts).encode().replace(b"\n", newline)
 
 
@@ -102,6 +111,7 @@ def workloads(quick: bool) -> list[Workload]:
     return [
         Workload("llm", split(llm_body(llm), 4096, 16384, 1), llm),
         Workload("llm-crlf", split(llm_body(llm, b"\r\n"), 4096, 16384, 2), llm),
+        Workload("llm-utf8", split(llm_body(llm, word=UTF8_WORD), 4096, 16384, 7), llm),
         Workload("big", split(big_body(big), 4096, 16384, 3), big),
         Workload("tiny-chunks", split(llm_body(llm // 10), 1, 7, 4), llm // 10),
         Workload("llm-per-event", per_event(llm_body(llm // 2)), llm // 2),
@@ -112,18 +122,9 @@ def workloads(quick: bool) -> list[Workload]:
 # -- Contestants: each takes the chunks and returns the number of events it saw. ------
 
 
-def ours(chunks: list[bytes]) -> int:
-    return sum(1 for _ in EventStreamParser(max_event_size=None).events(iter(chunks)))
-
-
-def ours_default(chunks: list[bytes]) -> int:
-    """The same, with the default ``max_event_size`` (the peers have no such bound)."""
-    return sum(1 for _ in EventStreamParser().events(iter(chunks)))
-
-
-def ours_feed(chunks: list[bytes]) -> int:
-    """The same parser driven one read at a time (``feed()``), as the clients drive it."""
-    parser = EventStreamParser(max_event_size=None)
+def ours(chunks: list[bytes], max_event_size: int | None = None) -> int:
+    """Our parser driven one read at a time (``feed()``), as the clients drive it."""
+    parser = EventStreamParser(max_event_size=max_event_size)
     count = 0
     for chunk in chunks:
         for _ in parser.feed(chunk):
@@ -131,8 +132,22 @@ def ours_feed(chunks: list[bytes]) -> int:
     return count
 
 
+def ours_events(chunks: list[bytes]) -> int:
+    """The same parser over a chunk iterator (``events()``), counted as ``ours()`` counts."""
+    count = 0
+    for _ in EventStreamParser(max_event_size=None).events(iter(chunks)):
+        count += 1
+    return count
+
+
+def ours_default(chunks: list[bytes]) -> int:
+    """``feed()`` with the default ``max_event_size`` (the peers have no such bound)."""
+    return ours(chunks, DEFAULT_MAX_EVENT_SIZE)
+
+
 def floor(chunks: list[bytes]) -> int:
     separator = "\r\n\r\n" if b"\r\n" in chunks[0] else "\n\n"
+    decode = codecs.getincrementaldecoder("utf-8")().decode  # (reads cut characters)
 
     class Event:
         __slots__ = ("block",)
@@ -143,7 +158,7 @@ def floor(chunks: list[bytes]) -> int:
     pending = ""
     count = 0
     for chunk in chunks:
-        pending += chunk.decode()
+        pending += decode(chunk)
         *blocks, pending = pending.split(separator)
         count += len([Event(block) for block in blocks])
     return count
@@ -192,7 +207,7 @@ class Row:
     workload: Workload
     rates: dict[str, float | None]  # events/s; None: miscounted or failed
     notes: dict[str, str]
-    # Per contestant, our speed over theirs in each round: their time / ours.
+    # Per contestant, our speed (feed()'s) over theirs in each round: their time / ours.
     rounds: dict[str, list[float]]
 
     @property
@@ -227,12 +242,12 @@ def measure(workload: Workload, repeat: int) -> Row:
     rates: dict[str, float | None] = {}
     notes: dict[str, str] = {}
     contestants: dict[str, Callable[[list[bytes]], int]] = {
-        "sse_client": ours,
+        "feed()": ours,
+        "events()": ours_events,
         "default limit": ours_default,
-        "feed()": ours_feed,
         **PEERS,
     }
-    if workload.name in {"llm", "llm-crlf", "openai"}:
+    if workload.name in {"llm", "llm-crlf", "llm-utf8", "openai"}:
         contestants["floor"] = floor
     order: list[str] = []
     for name, func in contestants.items():  # a warm-up run, not timed, and the count
@@ -255,7 +270,7 @@ def measure(workload: Workload, repeat: int) -> Row:
         order = order[1:] + order[:1]  # the next round starts one further on
     for name, seconds in times.items():
         rates[name] = workload.events / min(seconds)
-    mine = times.get("sse_client", [])
+    mine = times.get("feed()", [])
     rounds = {
         name: [their / our for their, our in zip(seconds, mine, strict=True)]
         for name, seconds in times.items()
@@ -271,7 +286,8 @@ def check_ours(workload: Workload) -> None:
     if workload.name.startswith("llm") or workload.name == "tiny-chunks":
         first, last = events[0], events[-1]
         assert first.event == "content_block_delta"
-        assert first.json()["delta"]["text"] == "tok0 "
+        word = UTF8_WORD if workload.name == "llm-utf8" else "tok"
+        assert first.json()["delta"]["text"] == f"{word}0 "
         assert first.id == "0"
         assert last.id == str((len(events) - 1) // 10 * 10)
     elif workload.name == "big":
@@ -291,6 +307,25 @@ def peak_memory(chunks: Iterable[bytes]) -> int:
     return peak
 
 
+#: Bodies that dispatch nothing, for the flood timing: what 1 MiB of gzip can expand to.
+FLOODS: dict[str, bytes] = {
+    "blank lines": b"\n",
+    "CRLF blank lines": b"\r\n",
+    "keep-alive comments": b": ping\n",
+    "id: blocks": b"id: 1\n\n",
+}
+
+
+def flood_seconds(unit: bytes, size: int) -> float:
+    """CPU seconds our parser takes for ``size`` bytes of ``unit`` in 64 KiB reads."""
+    read = (unit * (65536 // len(unit) + 1))[:65536]
+    parser = EventStreamParser()
+    start = time.process_time()
+    for _ in range(size // len(read)):
+        parser.feed(read)
+    return time.process_time() - start
+
+
 def long_stream(events: int) -> Iterator[bytes]:
     """An LLM stream of any length, generated chunk by chunk (never held whole)."""
     block = llm_body(1000)
@@ -304,8 +339,14 @@ def _rate(rate: float) -> str:
 
 
 def table(rows: list[Row], markdown: bool) -> str:
-    names = ["sse_client", "default limit", "feed()", *PEERS, "floor"]
-    header = ["workload", *names, "ours / fastest peer, by round", "ours / floor, by round"]
+    names = ["feed()", "events()", "default limit", *PEERS, "floor"]
+    header = [
+        "workload",
+        *names,
+        "feed() / fastest peer, by round",
+        "feed() / floor, by round",
+        "events() / feed(), by round",
+    ]
     lines = []
     for row in rows:
         cells = [row.workload.name]
@@ -316,6 +357,7 @@ def table(rows: list[Row], markdown: bool) -> str:
         peer, peer_rate = row.fastest_peer
         cells.append(f"{row.ratio(peer)} {peer}" if peer_rate else "-")
         cells.append(row.ratio("floor") if row.rates.get("floor") else "-")
+        cells.append(by_round([1 / r for r in row.rounds["events()"]], "x"))
         lines.append(cells)
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -350,6 +392,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\nparser peak memory: {peak_memory(long_stream(short)) / 1024:.0f} KiB for {short:,} "
         f"events, {peak_memory(long_stream(long)) / 1024:.0f} KiB for {long:,} "
         "(flat: bounded by a chunk and an event, not by the stream)"
+    )
+    flood = 4 << 20 if args.quick else 64 << 20
+    print(
+        f"\nfloods that dispatch nothing, {flood >> 20} MiB in 64 KiB reads, CPU seconds: "
+        + ", ".join(f"{name} {flood_seconds(unit, flood):.2f}" for name, unit in FLOODS.items())
     )
     return 0
 

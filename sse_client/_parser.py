@@ -5,47 +5,33 @@ is driven by whoever has the bytes (our clients, a user's own loop, a test).
 
 Theory of operation
 -------------------
-Each call to :meth:`EventStreamParser.feed` does C-speed work per read and Python work
-per *event* (per line only in short texts and blocks of an unusual shape), never per byte:
+The clients call :meth:`EventStreamParser.feed` once per network read, so that is the
+one path. It does C-level work per read and Python work per *event*: never per byte,
+and never per line of content that dispatches nothing (gzip shrinks a body of blank
+lines or keep-alive comments a thousandfold; reading it costs C work only).
 
-1. **Hold bytes until a line ends.** A read with no LF or CR is appended, as bytes,
-   to the unfinished line: constant work, nothing decoded or re-copied. The stream's
-   first bytes lose one BOM, even one cut across reads (P-BOM).
-2. **Decode complete lines only, and settle the line endings.** Everything up to the
-   last LF or CR is joined and decoded with ``"replace"`` (P-UTF8): CR, LF and the
-   line's end are ASCII, never inside a UTF-8 sequence, so decoding line by line is
-   decoding the stream. Where the text holds a CR, CRLF and lone CR become LF (P-EOL;
-   with no lone CR, deleting every CR is the cheapest rewrite), except in the blocks
-   of a CRLF text that step 4 scans as they came. A CR that ends the read has already
-   ended its line, so events it completes are dispatched now; we only remember to drop
-   one LF if the next read starts with it (P-CR-SPLIT). Nothing else ends a line
-   (P-NOSPLIT): we never call ``str.splitlines()``.
-3. **Read short texts, and the rest of an unfinished event, line by line.** One loop
-   implements the standard's steps with the event's buffers in locals, finding each
-   line end with ``str.find`` (a C memchr): a 256 KiB event arriving in 10 KiB reads
-   costs one pass per read, with no re-scan of what came before.
-4. **Scan the rest in C, up to its last blank line.** One regular expression cuts the
-   common block (optional ``id:``/``event:`` lines, one ``data:`` line, blank lines)
-   into fields, and hands any other block over whole, to be read line by line
-   (P-FIELD ... F-OTHER). A text from a clean start first tries a match of one common
-   block (a read of exactly one event is common); the rest goes two common blocks per
-   match, as each match has a fixed cost in the engine. Several blank lines in a row
-   act as one: after the first, the buffers are empty and the stream's last event ID
-   already equals the buffer (P-BLANK, D-*). The lines of the last, unfinished block
-   go to the line loop at once, so a ``retry:`` takes effect as soon as its line is
-   read (F-RETRY); its buffers wait for the blank line. A CRLF text is scanned as it
-   came, from its first CRLF blank line to its last, with a twin expression whose
-   lines end in CRLF: rewriting it would cost two passes over its bytes. A lone LF
-   inside a value it cut (a line ending of its own) sends the scanned part back to be
-   rewritten and read as above; any other block, and all after it, goes there too.
-5. **Measure the unfinished line last.** With ``max_event_size``, the bytes after the
-   read's last line ending are measured once the whole lines before them have taken
-   effect, as a byte-by-byte reading would have it.
+1. **Hold bytes until a line ends.** A read with no LF or CR is put aside: constant
+   work. In a trickle of small reads, whole lines that change nothing yet (no blank
+   line, no ``retry:``, no comment to report) wait too: one pass per event, not per
+   line. The first bytes lose one BOM (P-BOM).
+2. **Make every line ending LF, then decode** the complete lines with ``"replace"``
+   (P-EOL, P-UTF8; CR and LF never sit inside a UTF-8 sequence). A CR that ends the
+   read has ended its line; we only drop one LF if the next read starts with it
+   (P-CR-SPLIT). Nothing else ends a line (P-NOSPLIT): no ``str.splitlines()``.
+3. **Finish the event under way**: its lines up to the first blank line.
+4. **Scan the blocks up to the last blank line** with one regular expression, from a
+   clean start (every buffer empty). A match is two *common blocks* (optional ``id:``
+   and ``event:`` lines, one ``data:`` line) cut into fields by the engine; or a
+   *quiet run* of blocks with no ``data`` line, which dispatch nothing (D-EMPTY) and
+   can only change the ID, the reconnection time and the comments, found by a few
+   C-level searches; or any other block, read line by line. Blank lines in a row act
+   as one: after the first, the buffers are empty (P-BLANK, D-*).
+5. **Read the last, unfinished block** at once, so that a ``retry:`` takes effect when
+   its line is read (F-RETRY).
 
-:meth:`EventStreamParser.events` drives the same steps over an iterable of reads, with
-the trickle of step 1 in local variables, and holds a small read of whole lines back
-while it cannot have completed an event: a stream trickling in a few bytes per read
-then costs one pass per event rather than one per line.
+Lines are read one by one only up to a few dozen per piece; the rest of a flood goes
+to the C-level searches. With ``max_event_size``, a text longer than the limit has its
+lines measured in C first, and the unfinished line is measured after the whole lines.
 
 Spec tags (``# spec: X``) refer to the project's restatement of the WHATWG rules.
 """
@@ -54,9 +40,8 @@ from __future__ import annotations
 
 import re
 import sys
-from codecs import getincrementaldecoder
+from codecs import IncrementalDecoder, getincrementaldecoder
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import suppress
 from itertools import chain
 from typing import Any, Final
 
@@ -69,64 +54,36 @@ __all__ = ["DEFAULT_MAX_EVENT_SIZE", "EventStreamParser"]
 DEFAULT_MAX_EVENT_SIZE: Final = 1 << 20
 
 
-# Building a frozen dataclass through its __init__ costs about three times as much as
-# building a plain slotted object, and the parser builds one object per event. So it
-# builds this twin, which has the very same slots and no __init__ at all, fills its
-# slots, and then gives it its real class: the result is an ordinary, equal, immutable
-# ServerSentEvent. (A call to a class with no __init__ is cheaper than object.__new__.)
-# The twins share the base that holds the slots and add the same ones to it (none from
-# Python 3.11), so the class change finds their layouts equal at the base, without
-# comparing their __slots__: about a quarter of its cost.
+# A frozen dataclass's __init__ costs about three times as much as filling a plain
+# slotted object. So the parser fills this twin (same slots, no __init__: a call to it
+# is cheaper than object.__new__) and then gives it its real class: an ordinary, equal,
+# immutable ServerSentEvent. The twins share the base that holds the slots, so the
+# class change finds their layouts equal at once (a quarter of its cost).
 class _EventBuilder(_EventFields):
     __slots__ = ServerSentEvent.__slots__
 
 
 _BOM: Final = b"\xef\xbb\xbf"
 
+# The scanner's matches, and what its loop reads as the end of the event under way
+# (its lines already in the buffers, then a blank line; None tells it apart).
+_Match = tuple[str, str, str, str | None, str, str, str, str, str, str, str]
+_UNDER_WAY: Final[_Match] = ("", "", "", None, "", "", "", "", "", "", "")
+
 # A CR with something after it other than LF (spec: P-EOL -- a line ending of its own).
 _lone_cr = re.compile(b"\r[^\n]").search
-
-
-def _lf(data: bytes) -> bytes:
-    """``data`` (whole lines that do not end with CR) with every CRLF and CR as LF."""
-    # Only CRLFs (every CR is one CRLF's) is the common case, and dropping every CR is
-    # the cheapest rewrite. (A search for a lone CR costs more instructions than
-    # counting the CRLFs, but about half the time.)
-    if _lone_cr(data) is None:
-        return data.replace(b"\r", b"")
-    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-
-
-class _LineCounter:
-    """Counts the characters of a long unfinished line, as its bytes arrive."""
-
-    __slots__ = ("_decoder", "chars")
-
-    def __init__(self) -> None:
-        self._decoder = getincrementaldecoder("utf-8")("replace")
-        self.chars = 0
-
-    def add(self, piece: bytes | memoryview) -> int:
-        self.chars += len(self._decoder.decode(piece))
-        return self.chars
-
-
-# In EventStreamParser.events(), a small read of whole lines with no blank line is held
-# back, to be read with the next (a trickle of tiny reads costs one pass per event,
-# not one per line): at most this many reads in a row, each of fewer bytes than this.
-_HOLD_READS: Final = 16
-_HOLD_BYTES: Final = 128
-
-# A read's complete lines are taken as a memoryview, not a copy, past this many bytes.
-_VIEW_AT: Final = 512
-
-# Texts shorter than this (characters) are read line by line: for a line or two, a
-# Python loop costs less than starting the scanner. (At least 2: see _process.)
-_SHORT: Final = 64
 
 #: Retry values with more digits than this saturate at ``10**18 - 1`` ms (30 million
 #: years): exact enough for any client, and ``int()`` stays cheap on hostile input.
 _MAX_RETRY_DIGITS: Final = 18
+
+# In a trickle of small reads, whole lines that change nothing yet are held back, up to
+# this many bytes: enough for the lines of most events.
+_HOLD_BYTES: Final = 256
+
+# A piece of lines is read line by line up to this many lines (at least one), the rest
+# by _take_many. (Real events have few lines, or long ones: ten 1 KiB lines per read.)
+_LINE_STEPS: Final = 32
 
 
 def _milliseconds(digits: str) -> int:
@@ -136,53 +93,47 @@ def _milliseconds(digits: str) -> int:
     return int(digits)
 
 
-# The scanner. At a block start (a non-empty line), exactly one branch matches, so the
-# matches tile the text with nothing skipped:
-#   - a common block, cut into fields in C: an optional "id:" line, an optional
-#     "event:" line, an optional "id:" line, one "data:" line, then blank lines.
-#     (spec: P-FIELD -- " ?" drops one leading space; an id holding NUL is not common.)
-#     The id groups keep their "id:" so that an empty id is told from a missing one.
-#   - any other block: its lines, each with its LF, then the blank lines after it,
-#     in one group.
-# It is given text that starts at a line and ends with a blank line; a blank line where
-# a block would start matches nothing, so findall steps over it (from a clean start,
-# where the scanner is used, a blank line changes nothing).
-# (Empty alternatives "(?:...|)" run faster in the re engine than "(?:...)?". Where
-# Python has them (3.11+), possessive quantifiers save the engine its backtracking
-# records; nothing here could backtrack into a match anyway.)
+def _id_value(line: str) -> str:
+    """The value of an ``id:`` line the scanner took whole (spec: P-FIELD, F-ID)."""
+    return line[4:] if line[3:4] == " " else line[3:]
+
+
+# The scanner. Given text from a block start to a blank line, from a clean start,
+# exactly one branch matches at each block, so the matches tile the text:
+#   - a common block: optional "id:", "event:" and "id:" lines, one "data:" line, blank
+#     lines. (spec: P-FIELD -- " ?" drops one space; an id with NUL is not common; the
+#     id groups keep "id:" to tell an empty id from none.) A match has a fixed cost in
+#     the engine larger than five more groups', so it takes a second common block when
+#     one follows (its ":" group says so); "\Z" spares it the try at the text's end.
+#   - a quiet run: blocks with no data line ("data" then ":" or the line's end), each
+#     followed by a blank line; a blank line alone is one too.
+#   - any other block (it has a data line): its lines in one group, then blank lines.
+# ("(?:...|)" runs faster than "(?:...)?". Possessive quantifiers, from Python 3.11,
+# save the engine backtracking records it could never use.)
 _P: Final = "+" if sys.version_info >= (3, 11) else ""
 _COMMON: Final = (
     rf"(?:(id:[^\n\0]*{_P})\n|)(?:event: ?{_P}([^\n]*{_P})\n|)(?:(id:[^\n\0]*{_P})\n|)"
     rf"data{{}} ?{_P}([^\n]*{_P})\n\n+{_P}"
 )
-_OTHER: Final = rf"|((?:[^\n]+{_P}\n)+{_P}\n*{_P})"
-# Each match has a fixed cost in the re engine (in CPython 3.11 a malloc and a free,
-# among others) larger than that of five more groups. So a match takes a second common
-# block when one follows (its ":" group tells whether it did); at the text's end, "\Z"
-# spares the engine trying one.
-_scan_pairs = re.compile(
-    _COMMON.format(":") + r"(?:\Z|" + _COMMON.format("(:)") + "|)" + _OTHER
+_scan = re.compile(
+    rf"{_COMMON.format(':')}(?:\Z|{_COMMON.format('(:)')}|)"
+    rf"|(\n+{_P}|(?:(?:(?!data[:\n])[^\n]+{_P}\n)*{_P}\n)+{_P})"
+    rf"|((?:[^\n]+{_P}\n)+{_P})\n+{_P}"
 ).findall
-# One common block at the start of a text (the last group is "" if it ends the text).
-# A read often holds exactly one event, and a match of one costs less than a findall.
-_match_block = re.compile(_COMMON.format(":") + r"(?:(\Z)|)").match
 
-# The same scanner for text with CRLF line endings, read as it came: rewriting them
-# first costs two passes over the bytes (a search for lone CRs, then dropping CRs),
-# and this scanner's longer lines cost less than that. Values are "[^\r]*", as fast
-# as "[^\n]*" in the re engine ("[^\r\n]*" is three times as slow): so a common block
-# holds no lone CR, but its event and data values may hold an LF, a line ending of its
-# own, which the caller checks for. After the blank line that ends a block, any run of
-# CRs and LFs is blank lines too, which change nothing from a clean start (a set takes
-# them for fewer steps than a repeated group "(?:\r\n)+"). Any other block, and
-# anything after it, goes into the last group, to be rewritten to LF and read as usual.
-_COMMON_CRLF: Final = (
-    rf"(?:(id:[^\r\n\0]*{_P})\r\n|)(?:event: ?{_P}([^\r]*{_P})\r\n|)"
-    rf"(?:(id:[^\r\n\0]*{_P})\r\n|)data{{}} ?{_P}([^\r]*{_P})\r\n\r\n[\r\n]*{_P}"
-)
-_scan_crlf_pairs = re.compile(
-    _COMMON_CRLF.format(":") + r"(?:\Z|" + _COMMON_CRLF.format("(:)") + r"|)|([\s\S]+)"
-).findall
+# A text of exactly one common block: one match costs less than a search for the last
+# blank line and a findall.
+_one_block = re.compile(_COMMON.format(":") + r"\Z").match
+
+# The fields of many lines at once, one C-level search each, in lines with an LF put in
+# front (spec: P-FIELD, P-NOCOLON): every data value and comment (P-COMMENT), in order;
+# the last event type, id without NUL (F-ID) and retry of ASCII digits (F-RETRY), found
+# by ".*" backing off from the end (the engine looks for the LF backwards).
+_DATA_LINE = re.compile(r"\ndata(?::[ ]?([^\n]*))?(?=\n)")
+_comments = re.compile(r"\n:([^\n]*)").findall
+_last_event = re.compile(r"(?s:.*)\nevent(?::[ ]?([^\n]*))?(?=\n)").match
+_last_id = re.compile(r"(?s:.*)\nid(?::[ ]?([^\n\0]*))?(?=\n)").match
+_last_retry = re.compile(r"(?s:.*)\nretry:[ ]?([0-9]+)(?=\n)").match
 
 
 class EventStreamParser:
@@ -209,24 +160,23 @@ class EventStreamParser:
     """
 
     __slots__ = (
-        "_closed",
         "_data",
         "_data_size",
         "_dirty",
         "_error",
         "_event",
-        "_guarded",
         "_head",
+        "_held",
         "_id_buffer",
         "_limit",
         "_line",
         "_line_chars",
-        "_line_limit",
-        "_line_size",
+        "_line_decoder",
         "_on_comment",
+        "_plain",
         "_retry",
+        "_room",
         "_skip_lf",
-        "_started",
         "last_event_id",
         "reconnection_time",
     )
@@ -244,29 +194,29 @@ class EventStreamParser:
         self.last_event_id: str = last_event_id
         #: The reconnection time in seconds from the last valid ``retry:`` field, if any.
         self.reconnection_time: float | None = None
-        self._limit = max_event_size
-        self._line_limit = sys.maxsize if max_event_size is None else max_event_size
+        # The most characters a line or an event's data may hold (no limit: sys.maxsize).
+        self._limit = sys.maxsize if max_event_size is None else max_event_size
         self._on_comment = on_comment
-        self._closed = False
-        self._guarded = True  # a read needs _guard(): not started, closed, or after a CR
-        self._error: EventTooLarge | None = None  # set once a limit was crossed
-        self._started = False  # have the first bytes (a possible BOM) been seen?
-        self._head = b""  # the first bytes, while they may still be a BOM
-        self._skip_lf = False  # the last text ended with CR: drop one LF that follows
-        # The unfinished last line, as it arrived (and, for a moment in _complete_lines,
-        # a view of the complete lines of a read, to be joined to it).
-        self._line: list[bytes | memoryview] = []
-        self._line_size = 0  # its length in bytes
-        self._line_chars: _LineCounter | None = None  # its length in characters, once long
+        # The class of reads that may skip _guard(): bytes, or None while every read needs
+        # it (the stream not started, a CR last, or the parser closed).
+        self._plain: type | None = None
+        self._error: Exception | None = None  # what every read raises once closed
+        self._head: bytes | None = b""  # the first bytes while they may be a BOM, then None
+        self._skip_lf = False  # the last read ended with CR: drop one LF that follows
+        self._line: list[bytes] = []  # the unfinished last line, as it arrived
+        self._held = b""  # whole lines before it, held back while they change nothing
+        self._room = self._limit  # bytes it may still take before it is measured
+        self._line_chars = 0  # its length in characters, once measured
+        self._line_decoder: IncrementalDecoder | None = None  # what measures it, once long
         # The buffers of the event being read (spec: "data buffer", "event type
         # buffer", "last event ID buffer"), plus the block's valid retry value.
         self._data: list[str] = []
-        self._data_size = 0
+        self._data_size = 0  # characters in the data buffer, one LF per line included
         self._event = ""
         self._id_buffer = last_event_id
         self._retry: int | None = None
-        # Is an event under way: does a buffer hold something, or the id buffer differ
-        # from the last event ID? (Derived from the above; _run_lines keeps it.)
+        # May an event be under way (a line read since the last blank line)? If not,
+        # every buffer is empty and the id buffer is the last event ID.
         self._dirty = False
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
@@ -280,28 +230,108 @@ class EventStreamParser:
             RuntimeError: The parser was closed.
             TypeError: A read is not bytes-like (text, say).
         """
-        if data.__class__ is not bytes or self._guarded:  # (cheaper than type())
-            data = self._guard(data)
-        if 10 not in data and 13 not in data:  # ints: a byte search with no conversions
+        # (A class test is cheaper than type(); _guard makes any other read bytes.)
+        read: bytes = data if data.__class__ is self._plain else self._guard(data)  # type: ignore[assignment]
+        if 10 not in read and 13 not in read:  # ints: a byte search with no conversions
             # No LF or CR here (a trickle): keep the bytes as they are, constant work.
-            if data:
-                self._line.append(data)
-                self._line_size += len(data)
-                if self._line_size > self._line_limit:
-                    self._check_line()
+            self._room -= len(read)
+            if self._room < 0:
+                self._check_line(read)
+            elif read:
+                self._line.append(read)
             return []
-        return self._complete_lines(data)
+        # Decode the complete lines only: a line ends at an ASCII byte, never inside a
+        # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
+        line = self._line
+        tail = b""
+        last = read[-1]
+        if last != 10 and last != 13:  # the read ends inside a line
+            end = read.rfind(10)
+            if 13 in read:
+                end = max(end, read.rfind(13))
+            tail = read[end + 1 :]
+            read = read[: end + 1]
+        trickle = False  # did the read finish a line that earlier reads began?
+        if line:
+            line.append(read)
+            read = b"".join(line)
+            line.clear()
+            self._line_decoder = None
+            self._room = self._limit
+            trickle = True
+        events: list[Any] = []
+        held = len(self._held)
+        if held:
+            read = self._held + read
+            self._held = b""
+        if (
+            # A trickle's lines that change nothing a caller sees yet (no blank line, no
+            # retry:, no comment for on_comment, too few to cross the limit) wait for a
+            # blank line: one pass per event, not per line. (Held lines were checked.)
+            trickle
+            and len(read) <= _HOLD_BYTES
+            and 13 not in read
+            and read[0] != 10
+            and read[-2] != 10
+            and read.find(b"\n\n", held - 1 if held else 0) < 0
+            and read.find(b"retry", held) < 0
+            and (self._on_comment is None or (read[0] != 58 and read.find(b"\n:", held) < 0))
+            and len(read) + self._data_size <= self._limit
+        ):
+            self._held = read
+        else:
+            if 13 in read:
+                # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read,
+                # an LF starting the next read belongs to it. (CR and LF are ASCII.)
+                if read[-1] == 13:
+                    if not tail:
+                        self._skip_lf = True
+                        self._plain = None
+                    read += b"\n"  # (a CRLF now, which becomes one LF below)
+                if _lone_cr(read) is None:
+                    # Each CR is a CRLF's: dropping them costs a seventh of replacing CRLFs.
+                    read = read.replace(b"\r", b"")
+                else:
+                    read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            try:
+                text = read.decode()  # (with no arguments to parse: a fifth cheaper)
+            except UnicodeDecodeError:
+                text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
+            one = None if self._dirty else _one_block(text)
+            if one and len(text) <= self._limit:
+                # The whole read is one common block, from a clean start: a server that
+                # flushes every event sends one per read. Built here, not by _read(),
+                # for 22 % fewer instructions per such read (callgrind: 14.8k to 11.6k).
+                id1, event, id2, value = one.groups()
+                last_id = self._id_buffer
+                if id1 or id2:  # spec: F-ID, D-ID
+                    last_id = _id_value(id2 or id1)
+                obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
+                obj.event = event or "message"
+                obj.data = value
+                obj.id = last_id
+                obj.retry = None
+                obj.__class__ = ServerSentEvent
+                events.append(obj)
+                self.last_event_id = self._id_buffer = last_id
+            else:
+                self._read(text, events)
+        if tail:
+            # The unfinished line, measured after the whole lines before it took effect,
+            # as if the stream were read byte by byte (a retry: or id: before it counts).
+            self._room -= len(tail)
+            if self._room < 0:
+                self._check_line(tail)
+            else:
+                line.append(tail)
+        return events
 
     def events(self, chunks: Iterable[bytes | bytearray | memoryview]) -> Iterator[ServerSentEvent]:
         """Parse a whole stream: yield the events of ``chunks``, then close the parser.
 
-        The same events as calling :meth:`feed` on every chunk and :meth:`close` at the
-        end, for less work per chunk: the bytes of a read with no line ending are put
-        aside right here, and while no blank line can have arrived (and no
-        ``on_comment`` is set), a few reads' lines are read together. Each event is
-        yielded as soon as the chunk that completes it has been read; a ``retry:``
-        line takes effect by then too, or by the end of ``chunks``. An event whose
-        blank line never came is discarded at the end.
+        The same as calling :meth:`feed` on every chunk and :meth:`close` at the end:
+        each event is yielded as soon as the chunk that completes it has been read. An
+        event whose blank line never came is discarded at the end.
 
         Raises:
             EventTooLarge: An event's data or a line grew past ``max_event_size``.
@@ -313,259 +343,19 @@ class EventStreamParser:
             >>> [event.data for event in parser.events([b"data: a\\n\\nda", b"ta: b\\n\\n"])]
             ['a', 'b']
         """
-        # The events go out in the lists that each read returns; chain() hands them on
-        # one by one in C, so no Python frame is resumed per event.
+        # chain() hands the events on in C: no Python frame is resumed per event.
         return chain.from_iterable(self._batches(chunks))
 
     def _batches(
         self, chunks: Iterable[bytes | bytearray | memoryview]
     ) -> Iterator[list[ServerSentEvent]]:
-        """The generator behind :meth:`events`: the events of each read, as a list."""
-        feed = self.feed
-        complete = self._complete_lines
-        may_end_block = self._may_end_block
-        mid_line = self._mid_line
-        line = self._line
-        limited = self._limit is not None
-        limit = self._line_limit
-        # Small reads of whole lines are held back only while they cannot complete an
-        # event, and only if nobody waits to hear of a comment.
-        hold = 0 if self._on_comment is not None else _HOLD_READS
-        held = 0  # reads of whole lines held back in `line`, not read yet
-        # Bytes take the paths below, which skip feed()'s checks, while the parser is
-        # not guarded (see _guard); anything else goes through feed().
-        fast = None if self._guarded else bytes
-        size = self._line_size  # bytes in `line`, held lines included (if limited)
-        try:
-            for chunk in chunks:
-                if chunk.__class__ is fast:  # (cheaper than type() in Python 3.11)
-                    if 10 not in chunk and 13 not in chunk:
-                        # No line ending (a trickle): feed()'s constant work, in locals.
-                        # (line.append, not a bound method: Python 3.11 runs it inline.)
-                        line.append(chunk)
-                        if limited:
-                            size += len(chunk)
-                            if size > limit:
-                                self._line_size = size
-                                if held:  # read the held lines: only the unfinished
-                                    held = 0  # one counts (and reading measures it)
-                                    events = self._read_held()
-                                    size = self._line_size
-                                    assert not events  # held lines hold no blank line
-                                    fast = None if self._guarded else bytes  # (a CR last?)
-                                else:
-                                    self._check_line()
-                        continue
-                    if (
-                        held < hold
-                        and len(chunk) < _HOLD_BYTES
-                        and (
-                            # No blank line can be here (two line endings in a row, but
-                            # CR LF): LF only, no LF LF, and none across the last read's end.
-                            # (partition takes one argument, so a call costs fewer instructions
-                            # than count or find; `in` would first try b"\n\n" as an int.)
-                            (not chunk.partition(b"\n\n")[1] and (chunk[0] != 10 or mid_line()))
-                            if 13 not in chunk
-                            else not may_end_block(chunk)
-                        )
-                    ):
-                        # Hold these lines for the next read.
-                        line.append(chunk)
-                        size += len(chunk)
-                        held += 1
-                        continue
-                    held = 0  # (complete() reads them now, and sets the line's size)
-                    events = complete(chunk)  # feed() without the checks done here
-                else:
-                    self._line_size = size
-                    events = []
-                    if held:
-                        held = 0
-                        events = self._read_held()
-                    events += feed(chunk)
-                fast = None if self._guarded else bytes
-                size = self._line_size
-                if events:
-                    yield events
-            self._line_size = size
-            if held:  # lines held at the end still count (a retry: among them)
-                held = 0
-                yield self._read_held()
-        finally:
-            self._line_size = size
-            if held:  # the chunks or the consumer stopped early
-                with suppress(EventTooLarge):
-                    self._read_held()
+        """The events of each read that completes some, as a list; then close."""
+        feed = self.feed  # (called from Python, as the clients call it: the cheap way)
+        for chunk in chunks:
+            events = feed(chunk)
+            if events:
+                yield events
         self.close()
-
-    def _may_end_block(self, chunk: bytes) -> bool:
-        """Could ``chunk`` (which holds a CR), read after the bytes in the unfinished
-        line, hold a blank line?
-
-        Two line endings in a row make a blank line, except CR then LF. This errs on
-        the side of yes (a CRLF cut between reads counts as maybe).
-        """
-        # Inside the chunk. (bytes.find, not `in`: with a bytes operand, `in` first
-        # tries to read it as an int, and the exception it discards costs more.)
-        if chunk.find(b"\r\r") >= 0 or chunk.find(b"\n\n") >= 0 or chunk.find(b"\n\r") >= 0:
-            return True
-        # Across the last read's end.
-        first = chunk[0]
-        return (first == 10 or first == 13) and not self._mid_line()
-
-    def _mid_line(self) -> bool:
-        """Does the unfinished line hold bytes after the last line ending read?
-
-        (No means a line ending that comes next may end a blank line. An empty read
-        kept last errs on the side of no.)
-        """
-        if not self._line:  # the last read ended with a line ending
-            return False
-        last = self._line[-1]
-        return bool(last) and last[-1] != 10 and last[-1] != 13
-
-    def _read_held(self) -> list[ServerSentEvent]:
-        """Read the whole lines that :meth:`events` held back in the unfinished line."""
-        data = b"".join(self._line)
-        self._line.clear()
-        self._line_chars = None
-        return self._complete_lines(data)
-
-    def _guard(self, data: bytes | bytearray | memoryview) -> bytes:
-        """The rare cases of a read: closed, not bytes, the stream's start, a CR before."""
-        if self._closed:
-            if self._error is not None:
-                raise self._error
-            raise RuntimeError("this parser is closed; use a new one for a new stream")
-        if type(data) is not bytes:
-            if isinstance(data, str):
-                raise TypeError(
-                    "the parser reads bytes, not str: give it the body's bytes "
-                    "(response.iter_bytes(), not iter_text())"
-                )
-            data = bytes(data)
-        if not self._started:
-            # spec: P-BOM -- drop one BOM at the very start, even if cut across reads.
-            data = self._head + data
-            if len(data) < 3 and _BOM.startswith(data):
-                self._head = data
-                return b""
-            self._started = True
-            self._head = b""
-            if data[:3] == _BOM:
-                data = data[3:]
-        if self._skip_lf and data:
-            self._skip_lf = False
-            if data[0] == 10:  # spec: P-CR-SPLIT -- the LF of a CRLF cut in two
-                data = data[1:]
-        self._guarded = not self._started or self._skip_lf
-        return data
-
-    def _complete_lines(self, data: bytes) -> list[ServerSentEvent]:
-        """Decode and interpret the complete lines of ``data``; keep its unfinished end."""
-        # Only complete lines are decoded: a line ends at an ASCII byte, never inside a
-        # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
-        has_cr = 13 in data
-        last = data[-1]
-        if last == 10 or last == 13:  # a read of whole lines, the common case
-            whole: bytes | memoryview = data
-            tail = b""
-        else:
-            end = data.rfind(10)
-            if has_cr:
-                cr = data.rfind(13)
-                if cr > end:
-                    end = cr
-            end += 1
-            # The complete lines: a view of the read's start, if long (a slice would
-            # copy the read once more before the join or the decoding copies it again).
-            whole = memoryview(data)[:end] if end > _VIEW_AT else data[:end]
-            tail = data[end:]
-        line = self._line
-        if line:
-            line.append(whole)
-            head: bytes | memoryview = b"".join(line)
-            line.clear()
-            self._line_chars = None
-            has_cr = 13 in head  # (held lines may hold CRs)
-        else:
-            head = whole
-        if tail:
-            line.append(tail)
-            self._line_size = len(tail)
-        else:
-            self._line_size = 0
-        events: list[Any] = []
-        if has_cr:
-            # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read too,
-            # an LF starting the next read belongs to it. CR and LF are ASCII: rewriting
-            # them before decoding changes nothing else in the text.
-            if type(head) is not bytes:
-                head = bytes(head)
-            if head[-1] == 13:
-                self._skip_lf = self._guarded = not self._line_size
-                # (The last CR has nothing after it, so the search passes it over.)
-                if _lone_cr(head) is None:  # every other CR is a CRLF's
-                    head = head.replace(b"\r", b"") + b"\n"
-                else:
-                    head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            elif _SHORT <= len(head) <= self._line_limit:
-                # Read as CRLF text. (Its bytes are at most the limit, so its characters
-                # are too, and no line or event in it can be over the limit.)
-                self._read_crlf(head.decode("utf-8", "replace"), events)
-                if self._line_size > self._line_limit:
-                    self._check_line()
-                return events
-            else:
-                head = _lf(head)
-        # spec: P-UTF8 -- U+FFFD. (bytes.decode takes its arguments faster than str().)
-        if type(head) is bytes:
-            text = head.decode("utf-8", "replace")
-        else:
-            text = str(head, "utf-8", "replace")
-        # Interpret the text: whole lines, each ending in LF, from a line start.
-        length = len(text)
-        if length < _SHORT or length > self._line_limit:
-            # A line or two: cheaper line by line. Or a text longer than the limit, the
-            # only kind that can hold a line or an event over it: the line loop
-            # measures every line and every event.
-            self._run_lines(text, 0, events, False)
-        elif self._dirty:
-            # The first lines finish the event that earlier reads left unfinished: read
-            # them up to its blank line, then the rest from a clean start.
-            pos = self._run_lines(text, 0, events, True)
-            if pos < length:
-                self._process(text, pos, events)
-        else:
-            # From a clean start, often exactly one event (a read of one, or a
-            # trickle's), which one match takes for less than a findall would.
-            match = _match_block(text)
-            if match is None:
-                self._process(text, 0, events)
-            else:
-                # A common block, already cut into fields by the scanner: optional
-                # "event" and "id" lines, one "data" line, then a blank line.
-                id1, event, id2, payload, alone = match.groups()
-                last_id = self.last_event_id
-                if id1 or id2:
-                    last_id = (id2 or id1)[3:]
-                    if last_id[:1] == " ":
-                        last_id = last_id[1:]  # spec: P-FIELD, F-ID, D-ID
-                obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
-                obj.event = event or "message"
-                obj.data = payload
-                obj.id = last_id
-                obj.retry = None
-                obj.__class__ = ServerSentEvent
-                events.append(obj)
-                self.last_event_id = self._id_buffer = last_id
-                if alone is None:  # more follows
-                    self._process(text, match.end(), events)
-        if self._line_size > self._line_limit:
-            # Measured after the whole lines before it took effect, as if the stream
-            # were read byte by byte (a retry: or id: before it counts).
-            self._check_line()
-        return events
 
     def close(self) -> list[ServerSentEvent]:
         """Mark the end of the stream.
@@ -578,121 +368,105 @@ class EventStreamParser:
             Always an empty list: no event is completed by the end of the stream. The
             return value keeps ``close`` symmetrical with :meth:`feed` for drivers.
         """
-        self._closed = self._guarded = True
+        if self._error is None:
+            self._error = RuntimeError("this parser is closed; use a new one for a new stream")
+        self._plain = None
         self._line.clear()
-        self._line_chars = None
+        self._held = b""
+        self._line_decoder = None
         self._data = []
         return []
 
+    # -- Bytes to text -----------------------------------------------------------------
+
+    def _guard(self, data: bytes | bytearray | memoryview) -> bytes:
+        """The rare cases of a read: closed, not bytes, the stream's start, a CR before."""
+        if self._error is not None:
+            raise self._error
+        if type(data) is not bytes:
+            if isinstance(data, str):
+                raise TypeError(
+                    "the parser reads bytes, not str: give it the body's bytes "
+                    "(response.iter_bytes(), not iter_text())"
+                )
+            data = bytes(data)
+        if self._head is not None:
+            # spec: P-BOM -- drop one BOM at the very start, even if cut across reads.
+            data = self._head + data
+            if len(data) < 3 and _BOM.startswith(data):
+                self._head = data
+                return b""
+            self._head = None
+            if data[:3] == _BOM:
+                data = data[3:]
+        if self._skip_lf and data:
+            self._skip_lf = False
+            if data[0] == 10:  # spec: P-CR-SPLIT -- the LF of a CRLF cut in two
+                data = data[1:]
+        self._plain = None if self._skip_lf else bytes
+        return data
+
     # -- Interpreting lines ------------------------------------------------------------
 
-    def _process(self, text: str, pos: int, events: list[Any]) -> None:
-        """Interpret ``text`` from ``pos``, a clean start (every buffer empty) at a line
-        start, to its end: whole lines, each ending in LF."""
-        # Its blocks up to the last blank line are scanned in C, unless they are too few
-        # to pay for it. What follows is at most one unfinished block, for the line loop
-        # (the scanner would try it as a common block, then cut it in lines, before the
-        # loop read it).
+    def _read(self, text: str, events: list[Any]) -> None:
+        """Interpret ``text``: whole lines, each ending in LF, from a line start."""
         length = len(text)
-        if length - pos < _SHORT:
-            stop = 0
-        elif text[-2] == "\n":  # it ends with a blank line (past pos: _SHORT > 1)
-            stop = length
-        else:
-            stop = text.rfind("\n\n", pos) + 2
-        if stop >= pos + 2:
-            last_id = self.last_event_id
-            # Two common blocks per match (inline: a call costs more).
-            for id1, event, id2, data, id3, event2, id4, second, data2, block in _scan_pairs(
-                text, pos, stop
-            ):
-                if block:
-                    last_id = self._other_block(block, last_id, events)
-                    continue
-                if id1 or id2:
-                    last_id = (id2 or id1)[3:]
-                    if last_id[:1] == " ":
-                        last_id = last_id[1:]
-                obj: Any = _EventBuilder()
-                obj.event = event or "message"
-                obj.data = data
-                obj.id = last_id
-                obj.retry = None
-                obj.__class__ = ServerSentEvent
-                events.append(obj)
-                if second:
-                    if id3 or id4:
-                        last_id = (id4 or id3)[3:]
-                        if last_id[:1] == " ":
-                            last_id = last_id[1:]
-                    obj = _EventBuilder()
-                    obj.event = event2 or "message"
-                    obj.data = data2
-                    obj.id = last_id
-                    obj.retry = None
-                    obj.__class__ = ServerSentEvent
-                    events.append(obj)
-            # The last block's id is the stream's and the buffer's.
-            self.last_event_id = self._id_buffer = last_id
-            pos = stop
-        if pos < length:
-            self._run_lines(text, pos, events, False)
-
-    def _read_crlf(self, text: str, events: list[Any]) -> None:
-        """Interpret ``text``: whole lines from a line start, with CRs but no CR last."""
-        # A CRLF blank line ("\r\n\r\n") ends an event, whatever comes before it: its
-        # LF ends a line, and the CRLF after it is an empty line. So the text is cut
-        # right after blank lines: the end of an event under way, read by the book;
-        # the blocks from there to the last blank line, scanned as CRLF text; then the
-        # last, unfinished block. Each piece but the middle is rewritten to LF.
-        start = 0
+        limit = self._limit
+        if length > limit and max(map(len, text.split("\n"))) > limit:
+            # A line over the limit: read the lines before it, then refuse it.
+            cut = 0
+            while text.find("\n", cut) - cut <= limit:
+                cut = text.find("\n", cut) + 1
+            if cut:
+                self._read(text[:cut], events)
+            self._too_large()
+        # Finish the event under way: its lines up to the first blank line, which
+        # dispatches it in the loop below.
+        pos = self._take(text, 0, events) if self._dirty else 0
+        if pos < 0:  # no blank line: the event goes on
+            return
+        # The last blank line: an LF after another, or at text[0] (from pos on, as an LF
+        # ends the line before pos).
+        stop = text.rfind("\n\n", pos - 1 if pos else 0) + 2
+        if stop == 1:
+            stop = 1 if text[0] == "\n" else pos
+        items: list[_Match] = _scan(text, pos, stop) if stop > pos else []
         if self._dirty:
-            start = text.find("\r\n\r\n") + 4
-            if start == 3:  # no CRLF blank line: all of it by the book
-                start = len(text)
-            piece = text[:start].replace("\r\n", "\n").replace("\r", "\n")
-            pos = self._run_lines(piece, 0, events, True)
-            if pos < len(piece):  # (a blank line of another kind came first)
-                self._process(piece, pos, events)
-        stop = text.rfind("\r\n\r\n") + 4
-        if stop - start >= _SHORT:
-            count = len(events)
-            last_id = self.last_event_id
-            # Two common blocks per match, as in _process, each value checked for an
-            # LF of its own.
-            for id1, event, id2, data, id3, event2, id4, second, data2, rest in _scan_crlf_pairs(
-                text, start, stop
-            ):
-                if rest:
-                    # An uncommon block, from a clean start: it and all after it are
-                    # read by the book.
-                    self.last_event_id = self._id_buffer = last_id
-                    start = stop - len(rest)
-                    break
-                if "\n" in data or "\n" in event:
-                    # Nothing but these events has taken effect yet: drop them and read
-                    # all of it by the book.
-                    del events[count:]
-                    break
-                if id1 or id2:
-                    last_id = (id2 or id1)[3:]
-                    if last_id[:1] == " ":
-                        last_id = last_id[1:]
-                obj: Any = _EventBuilder()
+            items = [_UNDER_WAY, *items]
+        if items:
+            last_id = self._id_buffer  # the stream's last event ID, once a blank line came
+            for id1, event, id2, data, id3, event2, id4, second, data2, quiet, block in items:
+                retry = None
+                if quiet or block or data is None:
+                    self._id_buffer = last_id
+                    if block:
+                        self._take(block, 0, events)
+                    elif quiet and quiet[0] != "\n":  # (blank lines alone change nothing)
+                        self._take_many(quiet, events)
+                    last_id = self._id_buffer  # spec: D-ID
+                    event = self._event
+                    retry = self._retry
+                    self._event = ""  # spec: D-RESET
+                    self._retry = None
+                    if not self._data:  # spec: D-EMPTY
+                        continue
+                    data = "\n".join(self._data)  # spec: D-TRIM -- no trailing LF
+                    self._data = []
+                    self._data_size = 0
+                elif id1 or id2:  # spec: F-ID, D-ID
+                    last_id = _id_value(id2 or id1)
+                obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
                 obj.event = event or "message"
                 obj.data = data
                 obj.id = last_id
-                obj.retry = None
+                obj.retry = retry
                 obj.__class__ = ServerSentEvent
                 events.append(obj)
                 if second:
-                    if "\n" in data2 or "\n" in event2:
-                        del events[count:]
-                        break
+                    # The pair's second common block, built here rather than by a turn
+                    # of the loop: 11 % fewer ns per event on the llm workload.
                     if id3 or id4:
-                        last_id = (id4 or id3)[3:]
-                        if last_id[:1] == " ":
-                            last_id = last_id[1:]
+                        last_id = _id_value(id4 or id3)
                     obj = _EventBuilder()
                     obj.event = event2 or "message"
                     obj.data = data2
@@ -700,131 +474,118 @@ class EventStreamParser:
                     obj.retry = None
                     obj.__class__ = ServerSentEvent
                     events.append(obj)
-            else:
-                self.last_event_id = self._id_buffer = last_id
-                start = stop
-        if start < len(text):
-            self._process(text[start:].replace("\r\n", "\n").replace("\r", "\n"), 0, events)
+            self.last_event_id = self._id_buffer = last_id
+        self._dirty = stop < length
+        if self._dirty:  # the lines of the next, unfinished block
+            self._take(text, stop, events)
 
-    def _other_block(self, block: str, last_id: str, events: list[Any]) -> str:
-        """Read a block the scanner did not cut (``last_id`` is the stream's so far) line
-        by line, up to its blank line; return the stream's last event ID after it."""
-        self.last_event_id = self._id_buffer = last_id
-        self._run_lines(block, 0, events, False)
-        return self.last_event_id
-
-    def _run_lines(self, text: str, pos: int, events: list[Any], once: bool) -> int:
-        """Interpret the lines of ``text`` from ``pos`` (a line start), by the book.
-
-        ``text`` ends with LF. With ``once``, stop after the first blank line and return
-        the position after it; otherwise read to the end (and return its length). The
-        event's buffers live in locals meanwhile, and go back to ``self`` at the end.
-        """
-        # A line or the data may hold at most `limit` characters (the data's size
-        # below counts one LF per line, the last one too).
-        limited = self._limit is not None
-        limit = self._line_limit
-        data_limit = limit + 1
-        # The buffers of the event being read (spec: "data buffer", "event type
-        # buffer", "last event ID buffer") and the block's valid retry value.
+    def _take(self, text: str, pos: int, events: list[Any]) -> int:
+        """Read the lines of ``text`` from ``pos`` (a line start) into the buffers, up to
+        the first blank line (spec: P-FIELD ... F-OTHER); return the index after that
+        line, or -1 if none came."""
         data = self._data
-        size = self._data_size  # characters in the data buffer, its LFs included
-        event = self._event
-        id_buffer = self._id_buffer
-        last_id = self.last_event_id
-        retry = self._retry
+        size = self._data_size
+        data_limit = self._limit + 1  # (the size counts one LF per line)
         find = text.find
         length = len(text)
+        steps = _LINE_STEPS
         while pos < length:
             end = find("\n", pos)
-            if end == pos:  # spec: P-BLANK -- dispatch
-                last_id = id_buffer  # spec: D-ID
-                if data:  # spec: D-EMPTY
-                    obj: Any = _EventBuilder()  # see its comment
-                    obj.event = event or "message"  # spec: D-EVENT
-                    obj.data = "\n".join(data)  # spec: D-TRIM -- no trailing LF
-                    obj.id = id_buffer
-                    obj.retry = retry
-                    obj.__class__ = ServerSentEvent
-                    events.append(obj)
-                    data = []  # spec: D-RESET
-                    size = 0
-                event = ""
-                retry = None
-                pos += 1
-                if once:
-                    break
-                continue
-            if text[pos : pos + 6] == "data: ":  # the most common line, cut once
+            if end == pos:  # spec: P-BLANK
+                self._data_size = size
+                return pos + 1
+            if text[pos : pos + 6] == "data: ":  # cut at once: big costs 17 % less so
                 data.append(text[pos + 6 : end])  # spec: F-DATA
-                if limited:  # (with no limit, nothing is counted)
-                    size += end - pos - 5
-                    if size > data_limit or end - pos > limit:
-                        self._too_large()
-                pos = end + 1
-                continue
-            if end - pos > limit:
-                self._too_large()
-            line = text[pos:end]
-            pos = end + 1
-            name, colon, value = line.partition(":")
-            if value[:1] == " ":
-                value = value[1:]  # spec: P-FIELD
-            if name == "data":  # spec: F-DATA
-                data.append(value)
-                size += len(value) + 1
+                size += end - pos - 5
                 if size > data_limit:
                     self._too_large()
-            elif name == "event":  # spec: F-EVENT
-                event = value
-            elif name == "id":  # spec: F-ID -- a NUL voids the whole field
-                if "\0" not in value:
-                    id_buffer = value
-            elif name == "retry":  # spec: F-RETRY -- ASCII digits only
-                if value.isdigit() and value.isascii():
-                    retry = _milliseconds(value)
-                    self.reconnection_time = retry / 1000
-            elif not name and colon and self._on_comment is not None:
-                self._comment(line[1:], events)  # spec: P-COMMENT
-            # spec: F-OTHER, P-CASE -- anything else is ignored
-        self._data = data
+            else:
+                line = text[pos:end]
+                name, colon, value = line.partition(":")
+                if value[:1] == " ":
+                    value = value[1:]  # spec: P-FIELD
+                if name == "data":  # spec: F-DATA
+                    data.append(value)
+                    size += len(value) + 1
+                    if size > data_limit:
+                        self._too_large()
+                elif name == "event":  # spec: F-EVENT
+                    self._event = value
+                elif name == "id":  # spec: F-ID -- a NUL voids the whole field
+                    if "\0" not in value:
+                        self._id_buffer = value
+                elif name == "retry":  # spec: F-RETRY -- ASCII digits only
+                    if value.isdigit() and value.isascii():
+                        self._retry = _milliseconds(value)
+                        self.reconnection_time = self._retry / 1000
+                elif not name and colon and self._on_comment is not None:
+                    self._comment(line[1:], events)  # spec: P-COMMENT
+                # spec: F-OTHER, P-CASE -- anything else is ignored
+            pos = end + 1
+            steps -= 1
+            if not steps and pos < length:
+                # A flood of lines: the rest, up to the next blank line, in C. (An LF
+                # ends the line before pos: a blank line at pos is found too.)
+                self._data_size = size
+                blank = find("\n\n", pos - 1) + 1
+                self._take_many(text[pos:blank] if blank else text[pos:], events)
+                return blank + 1 if blank else -1
         self._data_size = size
-        self._event = event
-        self._id_buffer = id_buffer
-        self.last_event_id = last_id
-        self._retry = retry
-        # Whether the next text continues an event (the scanner needs a clean start).
-        self._dirty = bool(data or event or retry is not None or id_buffer != last_id)
-        return pos
+        return -1
+
+    def _take_many(self, text: str, events: list[Any]) -> None:
+        """Read ``text`` (whole lines; blank ones only where no data line is) into the
+        buffers with a few C-level searches: the effect of reading it line by line, at
+        a cost per line of the engine's, not of a Python step."""
+        text = "\n" + text
+        values = _DATA_LINE.findall(text)
+        if values:
+            size = self._data_size + sum(map(len, values)) + len(values)
+            if size > self._limit + 1:
+                # Read the lines before the data line that crosses the limit, then refuse.
+                size = self._data_size
+                for match in _DATA_LINE.finditer(text):  # pragma: no branch -- one crosses it
+                    size += len(match[1] or "") + 1
+                    if size > self._limit + 1:
+                        self._take_many(text[1 : match.start() + 1], events)
+                        self._too_large()
+            self._data += values  # spec: F-DATA
+            self._data_size = size
+        found = _last_event(text)
+        if found:
+            self._event = found[1] or ""  # spec: F-EVENT
+        found = _last_id(text)
+        if found:
+            self._id_buffer = found[1] or ""  # spec: F-ID
+        found = _last_retry(text)
+        if found:
+            self._retry = _milliseconds(found[1])  # spec: F-RETRY
+            self.reconnection_time = self._retry / 1000
+        if self._on_comment is not None:
+            for comment in _comments(text):  # spec: P-COMMENT
+                self._comment(comment, events)
 
     def _comment(self, text: str, events: list[Any]) -> None:
         """Report a comment line (beyond spec: the standard ignores them)."""
         assert self._on_comment is not None
         self._on_comment(text)
 
-    def _check_line(self) -> None:
-        """The unfinished line holds more bytes than the limit: count its characters.
-
-        The limit is in characters, which are as many as the bytes or fewer, so the
-        count only starts once the bytes pass the limit; it then follows the line
-        incrementally and raises as soon as the characters pass it too.
-        """
-        assert self._limit is not None
-        if self._line_chars is None:
-            self._line_chars = _LineCounter()
-            for piece in self._line[:-1]:
-                self._line_chars.add(piece)
-        if self._line_chars.add(self._line[-1]) > self._limit:
+    def _check_line(self, piece: bytes) -> None:
+        """The unfinished line, ``piece`` added, holds more bytes than the limit: count
+        its characters (as many as the bytes or fewer), from now on as they arrive, and
+        refuse it once they pass the limit too."""
+        if self._line_decoder is None:
+            self._line_decoder = getincrementaldecoder("utf-8")("replace")
+            self._line_chars = len(self._line_decoder.decode(b"".join(self._line)))
+        self._line.append(piece)
+        self._line_chars += len(self._line_decoder.decode(piece))
+        if self._line_chars > self._limit:
             self._too_large()
 
     def _too_large(self) -> None:
         # Where the oversized event ends is unknown, so the parser cannot resynchronise:
         # it drops its buffers and raises the same error from every later feed().
-        assert self._limit is not None
-        self._closed = self._guarded = True
-        self._line.clear()
-        self._line_chars = None
-        self._data = []
+        self.close()
         self._error = EventTooLarge(
             f"an event's data or a line exceeded max_event_size={self._limit} characters",
             limit=self._limit,

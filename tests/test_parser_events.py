@@ -1,7 +1,8 @@
 """``EventStreamParser.events()``: a whole stream from an iterable of chunks.
 
-It must give exactly what ``feed()`` on every chunk and ``close()`` give, although it
-holds small reads of whole lines back until a blank line may have come.
+It must give exactly what ``feed()`` on every chunk and ``close()`` give. In a trickle of
+small reads, ``feed()`` holds whole lines back until a blank line may have come; the tests
+of held lines check that this delays nothing a caller can see.
 """
 
 from __future__ import annotations

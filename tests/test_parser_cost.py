@@ -1,0 +1,178 @@
+"""What the parser's work grows with: reads and events, never lines that change nothing.
+
+A gzip'd body expands a thousandfold: 1 MiB on the wire can be 1 GiB of blank lines,
+keep-alive comments or ``id:`` lines. Such content dispatches no event, so reading it
+must cost C-level work, not a Python step per line. The cost is counted here in Python
+lines run inside the parser (a trace hook), which no load on the machine can change.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from hypothesis import given, settings
+
+from sse_client import EventStreamParser, EventTooLarge, ServerSentEvent, _parser
+
+from .reference import reference_parse
+from .strategies import block_streams, chunked_streams, cut, split_points, streams
+
+READ = 64 * 1024
+#: Python lines the parser may run per 64 KiB read of content that dispatches nothing.
+BUDGET_PER_READ = 1000
+
+
+class OverBudget(Exception):
+    """The parser ran more Python lines than the budget allows."""
+
+
+@contextmanager
+def python_line_budget(budget: int) -> Iterator[list[int]]:
+    """Count the Python lines run in the parser module; raise OverBudget past ``budget``."""
+    count = [0]
+
+    def local(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "line":
+            count[0] += 1
+            if count[0] > budget:
+                raise OverBudget(f"more than {budget} Python lines")
+        return local
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        return local if frame.f_code.co_filename == _parser.__file__ else None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        yield count
+    finally:
+        sys.settrace(previous)
+
+
+def reads_of(unit: bytes, total: int) -> list[bytes]:
+    """``total`` bytes of ``unit`` repeated, in 64 KiB reads (cut anywhere in a unit)."""
+    body = (unit * (total // len(unit) + 1))[:total]
+    return [body[start : start + READ] for start in range(0, total, READ)]
+
+
+FLOODS = [
+    pytest.param(b"\n", id="blank-lines"),
+    pytest.param(b"\r\n", id="crlf-blank-lines"),
+    pytest.param(b"\r", id="cr-blank-lines"),
+    pytest.param(b":\n", id="empty-comments"),
+    pytest.param(b": ping\n", id="comments"),
+    pytest.param(b": ping\n\n", id="keep-alive-blocks"),
+    pytest.param(b"id: 1\n", id="id-lines"),
+    pytest.param(b"id: 1\n\n", id="id-blocks"),
+    pytest.param(b"id: 1\r\n\r\n", id="crlf-id-blocks"),
+    pytest.param(b"retry: 5\nretry: x\n", id="retry-lines"),
+    pytest.param(b"event: e\nfoo: bar\nid\n\n", id="blocks-of-other-fields"),
+    pytest.param(b"data:\n", id="data-lines-within-the-limit"),
+    pytest.param(b"data: x\n:\n", id="data-and-comment-lines"),
+]
+
+
+@pytest.mark.parametrize("unit", FLOODS)
+def test_content_that_dispatches_nothing_costs_no_python_step_per_line(unit: bytes) -> None:
+    """4 MiB of lines that dispatch no event, in 64 KiB reads: a bounded number of
+    Python lines per read, whatever the number of lines in it (a 64 KiB read holds
+    up to 65,536 of them), and the reference's final state."""
+    reads = reads_of(unit, 4 << 20)
+    parser = EventStreamParser()
+    with python_line_budget(BUDGET_PER_READ * len(reads)):
+        got = [event for read in reads for event in parser.feed(read)]
+    assert got == []
+    # The state after 4 MiB is the state after the first two reads, by the reference.
+    _, last_id, retry_ms = reference_parse(b"".join(reads[:2]))
+    assert parser.last_event_id == last_id
+    assert parser.reconnection_time == (None if retry_ms is None else retry_ms / 1000)
+
+
+@pytest.mark.parametrize("unit", FLOODS)
+def test_a_flood_ends_in_the_event_after_it(unit: bytes) -> None:
+    """After a flood of 256 KiB, a blank line and an event come out as the reference says."""
+    stream = b"".join(reads_of(unit, 256 * 1024)) + b"\n\nid: 9\ndata: after\n\n"
+    parser = EventStreamParser()
+    reads = cut(stream, list(range(0, len(stream), 1000)))
+    got = [event for read in reads for event in parser.feed(read)]
+    expected, last_id, _ = reference_parse(stream)
+    assert got == expected
+    assert got[-1] == ServerSentEvent(data="after", id="9")
+    assert parser.last_event_id == last_id
+
+
+def test_events_cost_python_steps_per_event_not_per_line() -> None:
+    """Blank lines between events add no Python step: 1,000 events with a thousand blank
+    lines after each cost what 1,000 events cost, give or take a few lines each."""
+    stream = b"data: x\n" + b"\n" * 1000
+    reads = reads_of(stream, len(stream) * 1000)
+    parser = EventStreamParser()
+    with python_line_budget(BUDGET_PER_READ * len(reads) + 20 * 1000):
+        got = [event for read in reads for event in parser.feed(read)]
+    assert len(got) == 1000
+
+
+PROPERTY = settings(max_examples=200, deadline=None)
+
+
+@PROPERTY
+@given(chunked_streams(streams | block_streams()))
+def test_many_lines_read_at_once_equal_the_reference(case: tuple[bytes, list[bytes]]) -> None:
+    """With the line-by-line reading cut short after one or two lines, every piece goes
+    to the C-level searches: they too equal the reference, in any chunking."""
+    stream, chunks = case
+    expected, last_id, retry_ms = reference_parse(stream)
+    for steps in (1, 2):
+        with patch.object(_parser, "_LINE_STEPS", steps):
+            parser = EventStreamParser(max_event_size=None)
+            got = [event for chunk in chunks for event in parser.feed(chunk)]
+        assert (got, parser.last_event_id) == (expected, last_id), steps
+        assert parser.reconnection_time == (None if retry_ms is None else retry_ms / 1000)
+
+
+@PROPERTY
+@given(chunked_streams(streams | block_streams()), split_points(b"x" * 40))
+def test_many_lines_read_at_once_cross_the_limit_where_line_by_line_does(
+    case: tuple[bytes, list[bytes]], limits: list[int]
+) -> None:
+    """Read by the C-level searches, a stream crosses ``max_event_size`` exactly where
+    the line-by-line reading does: same events before, same state after."""
+    _, chunks = case
+    for limit in {max(1, limit) for limit in limits[:3]} or {5}:
+        outcomes = []
+        for steps in (1, _parser._LINE_STEPS):
+            with patch.object(_parser, "_LINE_STEPS", steps):
+                parser = EventStreamParser(max_event_size=limit)
+                got: list[ServerSentEvent] = []
+                raised = False
+                try:
+                    for chunk in chunks:
+                        got += parser.feed(chunk)
+                except EventTooLarge:
+                    raised = True
+            outcomes.append((got, raised, parser.last_event_id, parser.reconnection_time))
+        assert outcomes[0] == outcomes[1], limit
+
+
+@pytest.mark.parametrize("retry_at", [0, 40, 90])
+def test_a_flood_of_data_lines_crosses_the_limit_where_line_by_line_does(retry_at: int) -> None:
+    """A read of a hundred data lines, more than the limit holds: read in C past the
+    first lines, it is refused at the same line as line by line, with a retry: before
+    that line taken and one after it not (spec: F-RETRY; beyond spec: the limit)."""
+    lines = [b"data: xxxx\n"] * 100
+    lines.insert(retry_at, b"retry: 7\n")
+    outcomes = []
+    for steps in (1, 1000):
+        with patch.object(_parser, "_LINE_STEPS", steps):
+            parser = EventStreamParser(max_event_size=200)
+            with pytest.raises(EventTooLarge):
+                parser.feed(b"".join(lines))
+        outcomes.append(parser.reconnection_time)
+    # 40 data values of four characters (and an LF each) fit in 200; the 41st does not.
+    assert outcomes == [0.007, 0.007] if retry_at <= 40 else [None, None]
