@@ -174,6 +174,19 @@ def httpx_sse(chunks: list[bytes]) -> int:
     return sum(1 for _ in EventSource(response).iter_sse())
 
 
+def httpx2_sse(chunks: list[bytes]) -> int:
+    """httpx2's own SSE reading, on a response whose body is the reads."""
+    import httpx2
+
+    response = httpx2.Response(
+        200,
+        headers={"Content-Type": "text/event-stream"},
+        content=iter(chunks),
+        request=httpx2.Request("GET", "http://bench/"),  # it names the request in errors
+    )
+    return sum(1 for _ in httpx2.EventSource(response))
+
+
 def sseclient_py(chunks: list[bytes]) -> int:
     import sseclient
 
@@ -195,6 +208,7 @@ def launchdarkly(chunks: list[bytes]) -> int:
 
 
 PEERS: dict[str, Callable[[list[bytes]], int]] = {
+    "httpx2": httpx2_sse,
     "httpx-sse": httpx_sse,
     "sseclient-py": sseclient_py,
     "openai": openai_sdk,
