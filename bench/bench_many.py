@@ -124,11 +124,9 @@ def serve_streams(port_pipe: Any, streams: int) -> None:
 FD_MARGIN = 256  # descriptors beyond one per stream: the interpreter, pipes, the listener
 
 
-def raise_fd_limit(streams: int) -> tuple[int, bool]:
-    """Raise this process's open-file limit as far as the hard limit allows.
-
-    Returns the limit and whether it leaves room for ``streams`` sockets.
-    """
+def raise_fd_limit(streams: int) -> int:
+    """Raise this process's open-file limit, for ``streams`` sockets and a margin, as far
+    as the hard limit allows; returns the limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = streams + FD_MARGIN
     if hard != resource.RLIM_INFINITY:
@@ -136,7 +134,7 @@ def raise_fd_limit(streams: int) -> tuple[int, bool]:
     if wanted > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
         soft = wanted
-    return soft, soft >= streams + FD_MARGIN
+    return soft
 
 
 def open_fds() -> int:
@@ -395,7 +393,7 @@ def _failure(result: BaseException) -> str:
 
 def run_async(key: str, url: str, streams: int, warmup: float, window: float) -> dict[str, Any]:
     """One async contestant's run, in its own process: connect all, warm up, measure."""
-    fd_limit, _ = raise_fd_limit(streams)
+    fd_limit = raise_fd_limit(streams)
     open_client, consume = async_contestant(key)
 
     async def main() -> Figures:
@@ -435,7 +433,7 @@ def run_async(key: str, url: str, streams: int, warmup: float, window: float) ->
 
 def run_sync(key: str, url: str, streams: int, warmup: float, window: float) -> dict[str, Any]:
     """One blocking contestant's run, a thread per stream, in its own process."""
-    fd_limit, _ = raise_fd_limit(streams)
+    fd_limit = raise_fd_limit(streams)
     open_client, consume = sync_contestant(key)
     errors: list[str] = []
 
@@ -501,7 +499,9 @@ class Scenario:
 
 SCENARIOS = {
     "a": Scenario("a", "busy async streams on one shared client", 1000, 0.1, 3.0, 10.0),
-    "b": Scenario("b", "idle async streams on one shared client", 10_000, 10.0, 0.0, 5.0),
+    # (b)'s window is one whole period, so every stream sends one event in it whenever it
+    # connected: a shorter one would catch only the streams whose phase falls inside it.
+    "b": Scenario("b", "idle async streams on one shared client", 10_000, 10.0, 0.0, 10.0),
     "c": Scenario("c", "blocking EventSource streams, a thread each", 200, 0.1, 2.0, 10.0, True),
 }
 QUICK = {
@@ -519,7 +519,8 @@ def measure(scenario: Scenario, side_by_side: bool = False) -> dict[Contestant, 
     """Each contestant's figures, each from its own process, one after another (or all
     at once, ``side_by_side``, for a smoke run whose figures need not be comparable)."""
     contestants = scenario.contestants
-    server = Server(scenario.streams * len(contestants), serve=serve_streams)
+    at_once = len(contestants) if side_by_side else 1
+    server = Server(scenario.streams * at_once, serve=serve_streams)
     url = f"{server.url}/events?every={scenario.every}"
     run = run_sync if scenario.blocking else run_async
     timeout = 120 + connect_limit(scenario.streams) + scenario.window
@@ -542,7 +543,7 @@ def measure(scenario: Scenario, side_by_side: bool = False) -> dict[Contestant, 
         return Figures(**figures)
 
     try:
-        with ThreadPoolExecutor(len(contestants) if side_by_side else 1) as pool:
+        with ThreadPoolExecutor(at_once) as pool:
             return dict(zip(contestants, pool.map(one, contestants), strict=True))
     finally:
         server.stop()
@@ -604,6 +605,11 @@ def report(scenario: Scenario, results: dict[Contestant, Figures | str]) -> None
                 f"{contestant.name} ({contestant.stack}): {len(figures.errors)} problems, "
                 f"first: {figures.errors[0]}"
             )
+        if figures.fds_after > figures.fds_before + FD_SLACK:
+            notes.append(
+                f"{contestant.name} ({contestant.stack}): {figures.fds_after - figures.fds_before} "
+                "file descriptors still open after every source was closed"
+            )
         if figures.fd_limit < figures.streams + FD_MARGIN:
             notes.append(
                 f"{contestant.name}: the open-file limit ({figures.fd_limit}) is too low "
@@ -618,6 +624,11 @@ def report(scenario: Scenario, results: dict[Contestant, Figures | str]) -> None
 def number(value: float, digits: int) -> str:
     """A figure, or a dash where nothing was measured (no event in the window)."""
     return "-" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def ratio(ours: float, theirs: float) -> str:
+    value = ours / theirs if theirs > 0 else math.nan
+    return "-" if math.isnan(value) else f"{value:.2f}x"
 
 
 def _row(results: dict[Contestant, Figures | str], name: str, stack: str = "") -> Figures | None:
@@ -646,10 +657,7 @@ def compare(scenario: Scenario, results: dict[Contestant, Figures | str]) -> Non
                 ("connect-all", ours.connect_seconds, peer.connect_seconds),
             ]
             ratios.append(
-                f"vs {peer_name}: "
-                + ", ".join(
-                    f"{label} {number(a / b if b > 0 else math.nan, 2)}x" for label, a, b in pairs
-                )
+                f"vs {peer_name}: " + ", ".join(f"{label} {ratio(a, b)}" for label, a, b in pairs)
             )
         if ratios:
             print(f"- sse_client on {stack}, as a ratio of the peer's figure: " + "; ".join(ratios))
