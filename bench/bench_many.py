@@ -282,6 +282,12 @@ class Phases:
 # blocking one is a shared client and a function that reads one stream in its thread
 # until told to stop (each stream has an event every 0.1 s, so it stops soon after).
 
+# The peers' clients have no timeout at all. Ours would cut a request at 30 s by default,
+# and with 10,000 streams opening on one httpx2 client, a run cut 678 of them: placing a
+# request in httpcore's pool scans every connection in it, so the last requests waited
+# that long to connect. This measures the time to connect them all instead.
+CONNECT_TIMEOUT = 300.0  # seconds
+
 AsyncConsume = Callable[[Any, str, Tally], Coroutine[Any, Any, None]]
 SyncConsume = Callable[[Any, str, Tally, threading.Event], None]
 
@@ -309,7 +315,7 @@ async def ours_async(client: Any, url: str, tally: Tally) -> None:
     from sse_client import AsyncEventSource, Timeouts
 
     async with AsyncEventSource(
-        url, client=client, reconnect=False, timeout=Timeouts(idle=None)
+        url, client=client, reconnect=False, timeout=Timeouts(CONNECT_TIMEOUT, idle=None)
     ) as source:
         async for event in source:
             tally.event(event.data)
@@ -336,7 +342,8 @@ async def aiohttp_sse_client2(session: Any, url: str, tally: Tally) -> None:
 def ours_sync(client: Any, url: str, tally: Tally, stop: threading.Event) -> None:
     from sse_client import EventSource, Timeouts
 
-    with EventSource(url, client=client, reconnect=False, timeout=Timeouts(idle=None)) as source:
+    timeout = Timeouts(CONNECT_TIMEOUT, idle=None)
+    with EventSource(url, client=client, reconnect=False, timeout=timeout) as source:
         for event in source:
             tally.event(event.data)
             if stop.is_set():
