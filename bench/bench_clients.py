@@ -78,11 +78,12 @@ def _serve(port_pipe: Any, body: bytes) -> None:
 
 
 class Server:
-    """The benchmark server in a child process."""
+    """A benchmark server in a child process: ``serve(port_pipe, *args)`` sends its port
+    down the pipe, then serves until terminated (``_serve`` by default)."""
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, *args: Any, serve: Callable[..., None] = _serve) -> None:
         receiver, sender = multiprocessing.Pipe(duplex=False)
-        self.process = multiprocessing.Process(target=_serve, args=(sender, body), daemon=True)
+        self.process = multiprocessing.Process(target=serve, args=(sender, *args), daemon=True)
         self.process.start()
         if not receiver.poll(30):
             raise RuntimeError("the benchmark server did not start")
@@ -293,17 +294,23 @@ def _child(pipe: Any, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
     pipe.send(func(*args))
 
 
-def in_child(func: Callable[..., Any], *args: Any) -> Any:
+def in_child(func: Callable[..., Any], *args: Any, timeout: float = 300) -> Any:
     """Run ``func`` in a fresh interpreter, so no memory freed by another run is reused."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(sender, func, args))
     process.start()
-    if not receiver.poll(300):
-        process.terminate()
-        raise RuntimeError(f"{func.__name__} did not finish")
-    result = receiver.recv()
-    process.join(30)
+    sender.close()  # the child holds the only writer: if it dies, poll() sees the end
+    try:
+        if not receiver.poll(timeout):
+            process.terminate()
+            raise RuntimeError(f"{func.__name__} did not finish in {timeout:.0f} s")
+        try:
+            result = receiver.recv()
+        except EOFError:
+            raise RuntimeError(f"{func.__name__} failed in its child process") from None
+    finally:
+        process.join(30)
     return result
 
 

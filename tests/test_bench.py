@@ -9,7 +9,7 @@ pytest.importorskip("sseclient")
 pytest.importorskip("openai")
 pytest.importorskip("ld_eventsource")
 
-from bench import bench_clients, bench_parser, peer_behaviour
+from bench import bench_clients, bench_many, bench_parser, peer_behaviour
 
 
 def test_parser_benchmark_counts_every_event(capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,3 +38,27 @@ def test_client_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "sse_client AsyncEventSource, httpx2" in out
     assert "httpx2.EventSource (async)" in out
     assert "memory per idle async stream" in out
+
+
+def test_many_streams_benchmark_delivers_every_event(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every contestant opens every stream, gets every event in order, and gives back its
+    file descriptors on closing."""
+    pytest.importorskip("aiohttp_sse_client2")
+    assert bench_many.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    rows = [
+        line.strip("| ").split(" | ")
+        for line in out.splitlines()
+        if line.startswith("| ") and not line.startswith("| contestant")
+    ]
+    expected = 2 * len(bench_many.ASYNC_CONTESTANTS) + len(bench_many.SYNC_CONTESTANTS)
+    assert len(rows) == expected, out
+    for row in rows:
+        assert len(row) == 10, row  # a failed contestant prints fewer cells
+        connect_all, delivered, fds = row[6], row[8], row[9]
+        assert not connect_all.startswith(">"), row  # every stream got its first event
+        got, numbered = delivered.replace(",", "").split("/")
+        assert got == numbered, row
+        after, before = map(int, fds.split("/"))
+        assert after <= before + bench_many.FD_SLACK, row
+    assert "problems, first" not in out
