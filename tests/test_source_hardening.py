@@ -293,7 +293,7 @@ def test_close_from_another_thread_ends_a_wait_for_headers(own_client: bool) -> 
             assert list(source) == []
             elapsed = time.monotonic() - started
             timer.join()
-    assert elapsed < 1.2
+    assert elapsed < 5.0  # far from the 10 s idle timeout it waited for before
     assert source.ready_state is ReadyState.CLOSED
 
 
