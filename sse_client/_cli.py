@@ -31,6 +31,7 @@ import httpx2
 from . import EventSource, Failure, Hooks, ReconnectPolicy, StreamEnded, Timeouts
 from ._errors import SSEError
 from ._models import ServerSentEvent
+from ._policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_RECONNECTION_TIME
 
 __all__ = ["build_parser", "escape_controls", "format_line", "main", "run"]
 
@@ -39,8 +40,6 @@ EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2  # argparse's own status for bad arguments
 EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, as shells report Ctrl-C
 
-DEFAULT_IDLE_TIMEOUT: Final = 300.0  # seconds
-DEFAULT_RECONNECTION_TIME: Final = 3.0  # seconds
 
 # RFC 9110 token: what a header name or a method may be made of.
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
