@@ -7,6 +7,7 @@ import inspect
 import os
 import subprocess
 import sys
+import textwrap
 import types
 
 import sse_client
@@ -124,3 +125,10 @@ def test_every_error_is_an_sse_error() -> None:
     assert sse_client.EventTooLarge(limit=3).limit == 3
     assert "max_event_size=3" in str(sse_client.EventTooLarge(limit=3))
     assert sse_client.ReconnectError("gave up", attempts=2).attempts == 2
+
+
+def test_the_testing_modules_example_runs() -> None:
+    """The example at the top of sse_client.testing runs as written."""
+    doc = sse_client.testing.__doc__ or ""
+    code = doc[doc.index("    from sse_client import") : doc.index("The vocabulary:")]
+    exec(textwrap.dedent(code), {})

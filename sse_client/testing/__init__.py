@@ -2,9 +2,10 @@
 
 Public and stable. Describe what an endpoint answers, then serve it from a real
 loopback server (:class:`SSEServer`, also the ``sse_server`` pytest fixture) or without
-sockets (:class:`MockSSE` for ``httpx.MockTransport``, :func:`respx_route` for respx)::
+sockets (:class:`MockSSE` for ``httpx2.MockTransport`` or ``httpx.MockTransport``,
+:func:`respx_route` for respx)::
 
-    from sse_client import EventSource
+    from sse_client import EventSource, ReconnectPolicy
     from sse_client.testing import Drop, Reply, SSEServer, Stream, event
 
     with SSEServer() as server:
@@ -13,7 +14,8 @@ sockets (:class:`MockSSE` for ``httpx.MockTransport``, :func:`respx_route` for r
             Stream(event("one", id="1"), Drop()),  # first connection: one event, then a drop
             Reply(204),  # the reconnection: the stream is over
         )
-        with EventSource(server.url + "/feed", reconnection_time=0.01) as source:
+        policy = ReconnectPolicy(delay=0.01)
+        with EventSource(server.url + "/feed", reconnect=policy) as source:
             assert [e.data for e in source] == ["one"]
         assert server.requests[1].last_event_id == "1"
 
