@@ -42,12 +42,10 @@ class Stack:
             network, timeouts (the idle timeout among them) and a broken HTTP exchange,
             such as an incomplete chunked body. Anything else (a bad URL, too many
             redirects) is raised.
-        http_errors: Every error the stack raises on purpose.
     """
 
     module: Any
     retryable: tuple[type[Exception], ...]
-    http_errors: tuple[type[Exception], ...]
 
     @classmethod
     def of_module(cls, module: ModuleType) -> Stack:
@@ -60,7 +58,6 @@ class Stack:
                 module.RemoteProtocolError,
                 module.ProxyError,
             ),
-            http_errors=(module.HTTPError, module.StreamError, module.InvalidURL),
         )
 
 
