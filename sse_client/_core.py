@@ -266,7 +266,7 @@ class SourceCore:
     def on_response(self, response: Any) -> Verdict:
         """Take a response: open the stream, or say why not."""
         self.response = response
-        verdict = check_response(response, self.policy.retry_statuses)  # type: ignore[arg-type]
+        verdict = check_response(response, self.policy.statuses)
         if verdict is Verdict.OPEN:
             self._follow_redirect(response.url)
             self.ready_state = ReadyState.OPEN  # spec: C-200
@@ -330,7 +330,7 @@ class SourceCore:
         after = self.policy.after
         reconnects = after == "always" or (after == "errors" and not clean)
         if isinstance(error, ResponseError):
-            reconnects = reconnects and error.status_code in self.policy.retry_statuses  # type: ignore[operator]
+            reconnects = reconnects and error.status_code in self.policy.statuses
         at_least = 0.0 if response is None else retry_after(response)
         delay = self.backoff.next_delay(error, at_least=at_least)
         answer = self.hooks.on_error(

@@ -103,6 +103,12 @@ class ReconnectPolicy:
             statuses = DEFAULT_RETRY_STATUSES if statuses else frozenset()
         object.__setattr__(self, "retry_statuses", frozenset(statuses))
 
+    @property
+    def statuses(self) -> frozenset[int]:
+        """:attr:`retry_statuses` as given, made a set (``True`` is the usual four)."""
+        statuses: frozenset[int] = self.retry_statuses  # type: ignore[assignment]
+        return statuses  # __post_init__ made it a frozenset
+
     def replace(self, **changes: Any) -> ReconnectPolicy:
         """A copy with ``changes`` applied (urllib3's ``Retry.new``)."""
         return dataclasses.replace(self, **changes)

@@ -143,7 +143,8 @@ def test_a_policy_that_makes_no_sense_is_refused(options: dict[str, Any]) -> Non
 def test_a_policy_is_frozen_and_derives_copies() -> None:
     """replace() gives a changed copy; True for retry_statuses means the usual four."""
     policy = ReconnectPolicy(retry_statuses=True)
-    assert policy.retry_statuses == DEFAULT_RETRY_STATUSES
+    assert policy.retry_statuses == policy.statuses == DEFAULT_RETRY_STATUSES
+    assert ReconnectPolicy(retry_statuses=[503]).statuses == {503}
     changed = policy.replace(delay=0.5)
     assert (changed.delay, policy.delay) == (0.5, 3.0)
     with pytest.raises(AttributeError):
