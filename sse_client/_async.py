@@ -18,16 +18,17 @@ import anyio
 
 from ._core import BaseEventSource, StreamEnded, Verdict, check_response, response_error
 from ._errors import BODY_PREVIEW_SIZE
+from ._http import as_response
 from ._models import ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
 
 if TYPE_CHECKING:
-    from ._http import AsyncClient, Stack
+    from ._http import AsyncClient, AsyncResponse, Stack  # noqa: F401 -- in the base class
 
 __all__ = ["AsyncEventSource", "aiter_events"]
 
 
-class AsyncEventSource(BaseEventSource["AsyncClient"]):
+class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
     """A Server-Sent Events stream that reconnects, on an async client (asyncio or trio).
 
     Iterate it for :class:`ServerSentEvent` values. It connects on first use, reconnects
@@ -46,7 +47,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient"]):
     __slots__ = ("_busy", "_chunks", "_events", "_scope")
 
     def _start(self, stack: Stack, client: AsyncClient | None) -> None:
-        self._client = stack.module.AsyncClient() if client is None else client
+        self._client = stack.module.AsyncClient() if client is None else stack.async_client(client)
         self._chunks: AsyncIterator[bytes] | None = None
         self._events: deque[ServerSentEvent | str] = deque()
         self._scope: anyio.CancelScope | None = None
@@ -212,7 +213,7 @@ async def aiter_events(
 ) -> AsyncIterator[ServerSentEvent]:
     """The events of a response you opened yourself, or of any bytes, with no reconnection.
 
-    ``source`` is an httpx2 or httpx response, an LLM SDK's async raw streaming
+    ``source`` is an httpx2, httpx or aiohttp response, an LLM SDK's async raw streaming
     response (anything whose ``aiter_bytes()`` or ``iter_bytes()`` gives an async
     iterator), or any async iterable (or iterable) of bytes. A response (anything with
     ``status_code`` and ``headers`` too) is checked first: a 204 yields nothing;
@@ -238,6 +239,7 @@ async def aiter_events(
 
 
 async def _open(source: Any) -> AsyncIterator[bytes]:
+    source = as_response(source)
     aiter_bytes = getattr(source, "aiter_bytes", None) or getattr(source, "iter_bytes", None)
     if aiter_bytes is None:
         if isinstance(source, AsyncIterable):

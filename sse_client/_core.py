@@ -34,7 +34,7 @@ from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser, InlineCommentPar
 from ._policy import NEVER, RECONNECT, STOP, Failure, Hooks, ReconnectPolicy, Stop, Timeouts
 
 if TYPE_CHECKING:
-    from ._http import URL, Response
+    from ._http import URL
 
 __all__ = [
     "BaseEventSource",
@@ -48,7 +48,7 @@ __all__ = [
 logger = logging.getLogger("sse_client")
 
 #: Request headers: a mapping, pairs, or either stack's ``Headers``.
-HeadersArg = Mapping[str, str] | Sequence[tuple[str, str]] | None
+HeadersArg = Mapping[str, str | bytes] | Sequence[tuple[str | bytes, str | bytes]] | None
 _T = TypeVar("_T")
 #: A value, or a function called before every attempt that returns it (on
 #: :class:`AsyncEventSource`, an async function too).
@@ -198,7 +198,7 @@ class SourceCore:
         self._headers = headers
         self._body = body
         self.ready_state = ReadyState.CONNECTING
-        self.response: Response | None = None
+        self.response: Any = None  # the stack's response, as the driver's type says
         self.parser: EventStreamParser | None = None
         self.closed = False
         self._last_event_id = last_event_id
@@ -380,9 +380,10 @@ class SourceCore:
 
 
 _ClientT = TypeVar("_ClientT")
+_ResponseT = TypeVar("_ResponseT")
 
 
-class BaseEventSource(Generic[_ClientT]):
+class BaseEventSource(Generic[_ClientT, _ResponseT]):
     """What :class:`EventSource` and :class:`AsyncEventSource` share: their settings,
     and the state a user reads.
 
@@ -421,7 +422,7 @@ class BaseEventSource(Generic[_ClientT]):
     """
 
     __slots__ = ("_client", "_core", "_owns_client")
-    _client: _ClientT
+    _client: Any  # the user's client, or the source's own, as the driver calls it
 
     def __init__(
         self,
@@ -484,9 +485,10 @@ class BaseEventSource(Generic[_ClientT]):
         return self._core.reconnection_time
 
     @property
-    def response(self) -> Response | None:
+    def response(self) -> _ResponseT | None:
         """The current (or last) response: its status and headers."""
-        return self._core.response
+        response: _ResponseT | None = self._core.response
+        return response
 
     @property
     def policy(self) -> ReconnectPolicy:

@@ -1,16 +1,19 @@
-"""The one module that knows the HTTP stacks: httpx2, the default, and httpx.
+"""The one module that knows the HTTP stacks: httpx2, the default, httpx and aiohttp.
 
-The two have the same API and design, in two modules whose classes do not mix: an
-``httpx2.Client`` refuses an ``httpx.URL``. So the rest of the package asks
+httpx2 and httpx have the same API and design, in two modules whose classes do not mix:
+an ``httpx2.Client`` refuses an ``httpx.URL``. So the rest of the package asks
 :func:`stack_of` for the :class:`Stack` a user's client or response comes from, and
-builds URLs, headers, timeouts and clients with that stack's classes. httpx2 is always
-imported; httpx never is: its classes are used only when the user's object comes from
-it, and then it is imported already.
+builds URLs, headers, timeouts and clients with that stack's classes. An
+``aiohttp.ClientSession`` (async only) is seen through ``_aiohttp``, which gives it the
+few httpx2 calls a source makes. httpx2 is always imported; httpx and aiohttp never
+are: they are used only when the user's object comes from them, and then they are
+imported already.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
@@ -18,18 +21,23 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 import httpx2
 
 if TYPE_CHECKING:
+    import aiohttp
     import httpx
+
+    from . import _aiohttp
 
     #: A blocking client of either stack.
     Client: TypeAlias = httpx2.Client | httpx.Client
-    #: An async client of either stack.
-    AsyncClient: TypeAlias = httpx2.AsyncClient | httpx.AsyncClient
+    #: An async client of any stack.
+    AsyncClient: TypeAlias = httpx2.AsyncClient | httpx.AsyncClient | aiohttp.ClientSession
     #: A response of either stack.
     Response: TypeAlias = httpx2.Response | httpx.Response
+    #: A response of any async stack (aiohttp's, seen through ``_aiohttp.Response``).
+    AsyncResponse: TypeAlias = httpx2.Response | httpx.Response | _aiohttp.Response
     #: A URL of either stack.
     URL: TypeAlias = httpx2.URL | httpx.URL
 
-__all__ = ["HTTPX2", "Stack", "stack_of"]
+__all__ = ["HTTPX2", "Stack", "as_response", "stack_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +45,25 @@ class Stack:
     """One HTTP stack: its module, and the failures after which a source reconnects.
 
     Attributes:
-        module: ``httpx2`` or ``httpx``; its classes build what the stack's client takes.
+        module: ``httpx2``, ``httpx``, or ``_aiohttp`` for aiohttp; its classes build
+            what the stack's client takes.
         retryable: The errors that reestablish a connection (spec: C-REESTABLISH): the
             network, timeouts (the idle timeout among them) and a broken HTTP exchange,
             such as an incomplete chunked body. Anything else (a bad URL, too many
             redirects) is raised.
+        blocking: Whether the stack has blocking clients too (aiohttp has none).
+        adapter: What gives the user's async client the httpx2 calls a source makes,
+            for a stack that lacks them (aiohttp).
     """
 
     module: Any
     retryable: tuple[type[Exception], ...]
+    blocking: bool = True
+    adapter: Callable[[Any], Any] | None = None
+
+    def async_client(self, client: Any) -> Any:
+        """The user's async client, as the async driver calls it."""
+        return client if self.adapter is None else self.adapter(client)
 
     @classmethod
     def of_module(cls, module: ModuleType) -> Stack:
@@ -82,11 +100,30 @@ def stack_of(obj: object) -> Stack:
         return HTTPX2
     for cls in type(obj).__mro__:
         name = cls.__module__.partition(".")[0]
-        if name in ("httpx2", "httpx"):
+        if name in ("httpx2", "httpx", "aiohttp"):
             stack = _STACKS.get(name)
             if stack is None:
-                stack = _STACKS[name] = Stack.of_module(sys.modules[name])
+                stack = _STACKS[name] = _load(name)
             return stack
     raise TypeError(
-        f"expected a client of httpx2 (or httpx), got {type(obj).__module__}.{type(obj).__name__}"
+        "expected a client of httpx2 (or httpx, or an aiohttp.ClientSession), got "
+        f"{type(obj).__module__}.{type(obj).__name__}"
     )
+
+
+def _load(name: str) -> Stack:
+    if name == "aiohttp":
+        from . import _aiohttp
+
+        return Stack(_aiohttp, _aiohttp.RETRYABLE, blocking=False, adapter=_aiohttp.Session)
+    return Stack.of_module(sys.modules[name])
+
+
+def as_response(obj: object) -> Any:
+    """An aiohttp ``ClientResponse`` seen through ``_aiohttp.Response``; anything else
+    as it is."""
+    if any(cls.__module__.partition(".")[0] == "aiohttp" for cls in type(obj).__mro__):
+        from ._aiohttp import Response
+
+        return Response(obj)  # type: ignore[arg-type]
+    return obj

@@ -22,12 +22,12 @@ from ._models import ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
 
 if TYPE_CHECKING:
-    from ._http import Client, Stack
+    from ._http import Client, Response, Stack  # noqa: F401 -- Response: in the base class
 
 __all__ = ["EventSource", "iter_events"]
 
 
-class EventSource(BaseEventSource["Client"]):
+class EventSource(BaseEventSource["Client", "Response"]):
     """A Server-Sent Events stream that reconnects, on a blocking client (httpx2 or httpx).
 
     Iterate it for :class:`ServerSentEvent` values. It connects on first use, reconnects
@@ -45,6 +45,8 @@ class EventSource(BaseEventSource["Client"]):
     __slots__ = ("_busy", "_chunks", "_cut", "_events", "_lock", "_stream", "_wakeup")
 
     def _start(self, stack: Stack, client: Client | None) -> None:
+        if not stack.blocking:
+            raise TypeError(f"{type(client).__name__} is async only: use AsyncEventSource")
         # Its own client keeps no idle connection: each attempt opens a socket that
         # close() can reach (see _trace).
         no_keepalive = stack.module.Limits(max_keepalive_connections=0)

@@ -23,14 +23,18 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(
     params=[
-        pytest.param((driver, stack), id=f"{driver}-{stack}")
-        for stack in ("httpx2", "httpx")
-        for driver in ("sync", "asyncio", "trio")
+        *(
+            pytest.param((driver, stack), id=f"{driver}-{stack}")
+            for stack in ("httpx2", "httpx")
+            for driver in ("sync", "asyncio", "trio")
+        ),
+        pytest.param(("asyncio", "aiohttp"), id="asyncio-aiohttp"),
     ]
 )
 def drive(request: pytest.FixtureRequest) -> Driver:
     """Consume a source through EventSource, or AsyncEventSource on asyncio or trio, on
-    the default httpx2 stack or through a user's httpx client."""
+    the default httpx2 stack or through a user's httpx client; and AsyncEventSource on
+    asyncio through a user's aiohttp session."""
     driver, stack = request.param
     if driver == "sync":
         return OnStack(drive_sync, stack, is_async=False)

@@ -2,9 +2,10 @@
 
 Tests take the ``drive`` fixture (see conftest) and call it like a function; it
 consumes a source built with the given arguments and reports what happened, so one
-test body pins the same behaviour on all three drivers, and on both HTTP stacks:
-the source's own httpx2 client, and an httpx client given by the user. ``drive.http``
-is the stack's module, for the errors a test expects.
+test body pins the same behaviour on all three drivers, and on every HTTP stack: the
+source's own httpx2 client, an httpx client given by the user, and (asyncio only) a
+user's aiohttp session. ``drive.http`` is the stack's module (for aiohttp, its errors
+under httpx's names), for the errors a test expects.
 """
 
 from __future__ import annotations
@@ -144,14 +145,30 @@ def drive_async(backend: str) -> Callable[..., Outcome]:
     return drive
 
 
+class AiohttpErrors:
+    """aiohttp's errors under the httpx names the tests expect, as ``drive.http``."""
+
+    __name__ = "aiohttp"
+
+    def __init__(self) -> None:
+        import aiohttp
+
+        self.RemoteProtocolError = aiohttp.ClientPayloadError  # a broken body
+        self.ReadError = aiohttp.ClientConnectionError  # a reset, a hang-up
+        self.ReadTimeout = aiohttp.SocketTimeoutError
+        self.ConnectError = aiohttp.ClientConnectorError
+        self.TooManyRedirects = aiohttp.TooManyRedirects
+        self.AsyncClient = aiohttp.ClientSession
+
+
 class OnStack:
     """A driver on one HTTP stack: httpx2 through the source's own client, or a user's
-    httpx client (closed after the run)."""
+    httpx client or aiohttp session (closed after the run)."""
 
     def __init__(self, drive: Callable[..., Outcome], stack: str, *, is_async: bool) -> None:
         self._drive = drive
         self._is_async = is_async
-        self.http = importlib.import_module(stack)
+        self.http: Any = AiohttpErrors() if stack == "aiohttp" else importlib.import_module(stack)
         self.__name__ = drive.__name__
 
     def __call__(self, url: str, *, limit: int | None = None, **kwargs: Any) -> Outcome:

@@ -248,8 +248,8 @@ def test_on_error_stop_ends_cleanly_or_raises(sse_server: SSEServer, drive: Driv
     outcome = drive(sse_server.url + "/clean", reconnect=FAST, hooks=Decide(STOP))
     assert [e.data for e in outcome.events] == ["a"]
     assert outcome.delays == []
-    sse_server.route("/broken", Stream(event("a", id="1"), Drop(reset=True)))
-    with pytest.raises(drive.http.ReadError):
+    sse_server.route("/broken", Stream(event("a", id="1"), Drop(), chunked=True))
+    with pytest.raises(drive.http.RemoteProtocolError):
         drive(sse_server.url + "/broken", reconnect=FAST, hooks=Decide(STOP))
 
 

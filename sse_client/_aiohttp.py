@@ -1,0 +1,147 @@
+"""An ``aiohttp.ClientSession`` as the async client: asyncio only, loaded only for it.
+
+:class:`AsyncEventSource` speaks to its client in the httpx2 API: ``build_request``,
+``send``, and a response's ``aiter_bytes`` and ``aclose``. :class:`Session` gives an
+aiohttp session those few calls, so that the async driver runs on it unchanged. The
+core builds each request with httpx2's ``URL``, ``Headers`` and ``Timeout``, as for
+httpx2; here they become the strings and ``ClientTimeout`` aiohttp takes. The body is
+read with ``readany()``: what the socket gave, decompressed, in one piece per read.
+
+Redirects are aiohttp's: it follows up to ten, and across origins it drops
+``Authorization``, ``Cookie`` and its own ``auth``, as httpx2 does. So the source's
+rule (after a redirect to another origin, start again from the named URL) holds here
+too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Final, NamedTuple
+
+import aiohttp
+from httpx2 import URL, Headers, Timeout
+
+__all__ = ["RETRYABLE", "URL", "Headers", "Response", "Session", "Timeout"]
+
+#: What a source reconnects after on aiohttp: the network (a refused connect, a reset,
+#: a server that hung up), timeouts (the idle timeout among them), and a broken body
+#: (an incomplete chunked one). A bad URL or too many redirects is raised.
+RETRYABLE: Final = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
+
+
+class _Request(NamedTuple):
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    timeout: aiohttp.ClientTimeout
+    data: Any
+    json: Any
+
+
+class Session:
+    """A user's ``aiohttp.ClientSession``, answering the calls a source makes.
+
+    The session stays the user's: its connector, cookies, auth and default headers
+    apply, and the source never closes it.
+    """
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    def build_request(
+        self,
+        method: str,
+        url: URL,
+        *,
+        headers: list[tuple[bytes, bytes]],
+        timeout: Timeout,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+    ) -> _Request:
+        """The request's parts, as aiohttp takes them."""
+        # No total: a stream lasts as long as it lasts. The idle timeout bounds each
+        # read (and the wait for the headers); the connect one the wait for a socket,
+        # from the pool or new.
+        connect, idle = timeout.connect, timeout.read
+        limits = aiohttp.ClientTimeout(
+            total=None, connect=connect, sock_connect=connect, sock_read=idle
+        )
+        return _Request(
+            method,
+            str(url),
+            [(name.decode("latin-1"), _text(name, value)) for name, value in headers],
+            limits,
+            data if content is None else content,
+            json,
+        )
+
+    async def send(self, request: _Request, *, stream: bool, follow_redirects: bool) -> Response:
+        """Send the request; the response's headers are in, its body not yet read."""
+        response = await self.session.request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            data=request.data,
+            json=request.json,
+            timeout=request.timeout,
+            allow_redirects=follow_redirects,
+        )
+        return Response(response)
+
+
+class Response:
+    """An aiohttp response, read through the names a source and its user read.
+
+    ``status_code``, ``reason_phrase``, ``headers`` and ``url`` (an ``httpx2.URL``) are
+    what :class:`ResponseError` and the hooks report; ``raw`` is aiohttp's own
+    ``ClientResponse``.
+    """
+
+    __slots__ = ("raw", "url")
+
+    def __init__(self, raw: aiohttp.ClientResponse) -> None:
+        self.raw = raw
+        self.url = URL(str(raw.url))
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status."""
+        return self.raw.status
+
+    @property
+    def reason_phrase(self) -> str:
+        """The status line's reason, as the server sent it."""
+        return self.raw.reason or ""
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response headers, any case."""
+        return self.raw.headers
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The body, decompressed, as the reads deliver it."""
+        return self.raw.content.iter_any()
+
+    async def aclose(self) -> None:
+        """Release the connection: back to the pool after a whole body, else closed."""
+        if self.raw.content.at_eof():
+            self.raw.release()
+        else:
+            self.raw.close()
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code} {self.reason_phrase}]>"
+
+
+def _text(name: bytes, value: bytes) -> str:
+    # aiohttp takes header values as str and sends them as UTF-8, so a value must be
+    # UTF-8 to reach the server as given (Last-Event-ID always is).
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"aiohttp sends header values as UTF-8; {name.decode('latin-1')} is not: {value!r}"
+        ) from None
