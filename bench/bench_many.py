@@ -370,6 +370,7 @@ class Contestant:
 ASYNC_CONTESTANTS = [
     Contestant("sse_client AsyncEventSource", "httpx2", "ours-httpx2"),
     Contestant("sse_client AsyncEventSource", "httpx", "ours-httpx"),
+    Contestant("sse_client AsyncEventSource", "aiohttp", "ours-aiohttp"),
     Contestant("httpx-sse aconnect_sse", "httpx", "httpx-sse"),
     Contestant("aiohttp-sse-client2 EventSource", "aiohttp", "aiohttp-sse-client2"),
 ]
@@ -383,6 +384,8 @@ SYNC_CONTESTANTS = [
 def async_contestant(key: str) -> tuple[Callable[[], Any], AsyncConsume]:
     if key == "aiohttp-sse-client2":
         return aiohttp_session, aiohttp_sse_client2
+    if key == "ours-aiohttp":
+        return aiohttp_session, ours_async
     stack = "httpx" if key in ("ours-httpx", "httpx-sse") else "httpx2"
     consume = ours_async if key.startswith("ours") else httpx_sse_async
     return (lambda: httpx_client(stack)), consume
@@ -518,6 +521,7 @@ QUICK = {
 }  # streams, warm-up, window
 
 OURS = "sse_client"
+STACKS = ("httpx2", "httpx", "aiohttp")  # ours runs on each
 PEERS = ("aiohttp-sse-client2", "httpx-sse")
 FD_SLACK = 3  # descriptors a run may leave open without counting as a leak
 
@@ -647,7 +651,7 @@ def _row(results: dict[Contestant, Figures | str], name: str, stack: str = "") -
 
 def compare(scenario: Scenario, results: dict[Contestant, Figures | str]) -> None:
     """Our rows as ratios of each peer's (below 1: ours is lower), then the targets."""
-    for stack in ("httpx2", "httpx"):
+    for stack in STACKS:
         ours = _row(results, OURS, stack)
         if ours is None:
             continue
@@ -677,7 +681,7 @@ def targets(scenario: Scenario, results: dict[Contestant, Figures | str]) -> Ite
         return "met" if ok else "NOT met"
 
     peer = _row(results, "aiohttp-sse-client2")
-    for stack in ("httpx2", "httpx"):
+    for stack in STACKS:
         ours = _row(results, OURS, stack)
         if ours is None:
             continue

@@ -125,6 +125,14 @@ class Response:
         """The body, decompressed, as the reads deliver it."""
         return self.raw.content.iter_any()
 
+    def interrupt(self, error: BaseException) -> None:
+        """Make the read under way, or the next one, raise ``error``.
+
+        aiohttp's stream wakes its reader itself, so a source can drop the stream from
+        another task without a cancel scope around every read.
+        """
+        self.raw.content.set_exception(error)
+
     async def aclose(self) -> None:
         """Release the connection: back to the pool after a whole body, else closed."""
         if self.raw.content.at_eof():

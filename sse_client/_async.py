@@ -44,14 +44,16 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         ...         print(event.event, event.data)
     """
 
-    __slots__ = ("_busy", "_chunks", "_events", "_scope")
+    __slots__ = ("_busy", "_chunks", "_cut", "_events", "_scope", "_wake")
 
     def _start(self, stack: Stack, client: AsyncClient | None) -> None:
         self._client = stack.module.AsyncClient() if client is None else stack.async_client(client)
         self._chunks: AsyncIterator[bytes] | None = None
         self._events: deque[ServerSentEvent | str] = deque()
         self._scope: anyio.CancelScope | None = None
+        self._wake: Callable[[BaseException], None] | None = None  # see _read
         self._busy = False
+        self._cut = False  # whether reconnect() dropped the stream
 
     async def __aenter__(self) -> AsyncEventSource:
         if self._core.closed:
@@ -109,6 +111,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         Safe to call from another task. The source waits its reconnection time, then
         resumes from :attr:`last_event_id` (if it reconnects at all: see ``reconnect=``).
         """
+        self._cut = True  # also when called between reads, in the loop over the events
         self._interrupt()
 
     async def aclose(self) -> None:
@@ -126,6 +129,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
     async def _connect(self) -> None:
         values = [await _resolve(value) for value in self._core.per_attempt()]
         request = self._core.build_request(self._client, *values)
+        self._cut = False
         try:
             with self._interruptible():
                 response = await self._client.send(request, stream=True, follow_redirects=True)
@@ -137,6 +141,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         verdict = self._core.on_response(response)
         if verdict is Verdict.OPEN:
             self._chunks = response.aiter_bytes()
+            self._wake = getattr(response, "interrupt", None)
             return
         preview = b"" if verdict is Verdict.END else await _read_preview(response)
         await response.aclose()
@@ -147,8 +152,15 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         assert self._chunks is not None
         assert self._core.parser is not None
         try:
-            with self._interruptible():
+            if self._cut:
+                raise _Interrupted
+            if self._wake is not None:
+                # The stack can wake this read itself (aiohttp), so it needs no cancel
+                # scope, the largest cost per read on a busy process.
                 chunk = await self._chunks.__anext__()
+            else:
+                with self._interruptible():
+                    chunk = await self._chunks.__anext__()
         except StopAsyncIteration:
             await self._lose_stream(StreamEnded())
         except self._core.stack.retryable as exc:
@@ -171,6 +183,8 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         # Cancel whatever the iterating task is waiting for: a connect, a read, a sleep.
         if self._scope is not None:
             self._scope.cancel()
+        elif self._wake is not None:
+            self._wake(_Interrupted())
 
     @contextlib.contextmanager
     def _interruptible(self) -> Iterator[None]:
@@ -184,6 +198,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
             raise _Interrupted
 
     async def _close_response(self) -> None:
+        self._wake = None
         chunks, self._chunks = self._chunks, None
         if chunks is not None:
             await _close_iterator(chunks)

@@ -29,7 +29,14 @@ from sse_client import (
 from sse_client._aiohttp import Response
 from sse_client.testing import Reply, Sleep, SSEServer, Stall, Stream, event
 
-from .test_source_lifecycle import PROMPT, soon_after_async
+from .drivers import Recorder
+from .test_source_lifecycle import (
+    IN_LOOP,
+    IN_LOOP_SETTINGS,
+    PROMPT,
+    assert_dropped_by_reconnect,
+    soon_after_async,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -183,6 +190,23 @@ async def test_reconnect_from_another_task_resumes(
                     first.set()
     assert got == ["a", "b"]
     assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
+
+
+async def test_reconnect_inside_the_loop_drops_the_stream(
+    sse_server: SSEServer, session: aiohttp.ClientSession
+) -> None:
+    """reconnect() between reads wakes no read: the next one finds the stream dropped."""
+    sse_server.route("/s", *IN_LOOP)
+    hooks = Recorder()
+    got = []
+    async with AsyncEventSource(
+        sse_server.url + "/s", client=session, hooks=hooks, **IN_LOOP_SETTINGS
+    ) as source:
+        async for item in source:
+            got.append(item.data)
+            if item.data == "a":
+                source.reconnect()
+    assert_dropped_by_reconnect(got, hooks, sse_server)
 
 
 async def test_aiter_events_reads_an_aiohttp_response(

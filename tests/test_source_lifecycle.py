@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 import httpx2
@@ -22,8 +23,12 @@ from sse_client import (
     ReconnectPolicy,
     ResponseError,
     ServerSentEvent,
+    StreamEnded,
+    Timeouts,
 )
 from sse_client.testing import Drop, Reply, Sleep, SSEServer, Stall, Stream, event
+
+from .drivers import Recorder
 
 # A busy machine may take a while to deliver the first event, so the other thread or task
 # acts a moment after the consumer has it, never at a fixed time from the start; and a
@@ -134,6 +139,51 @@ def test_reconnect_drops_the_connection_and_resumes(sse_server: SSEServer) -> No
         restarter.join()
     assert got == ["a", "b"]
     assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
+
+
+#: A stream whose first event comes alone, then stalls: only reconnect() moves it on.
+#: The idle timeout bounds a run that ignored reconnect(); its error would say so.
+IN_LOOP = (Stream(event("a", id="1"), Sleep(0.05), Stall()), Stream(event("b", id="2")), Reply(204))
+IN_LOOP_SETTINGS: dict[str, Any] = {
+    "reconnect": ReconnectPolicy(delay=0.001),
+    "timeout": Timeouts(idle=PROMPT),
+}
+
+
+def assert_dropped_by_reconnect(got: list[str], hooks: Recorder, sse_server: SSEServer) -> None:
+    """The stream was dropped at once by reconnect(), not by the idle timeout."""
+    assert got == ["a", "b"]
+    [error] = hooks.errors[:1]
+    assert isinstance(error, StreamEnded)
+    assert not error.clean
+    assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
+
+
+def test_reconnect_inside_the_loop_drops_the_stream(sse_server: SSEServer) -> None:
+    """reconnect() called by the consumer itself, between events, drops the stream."""
+    sse_server.route("/s", *IN_LOOP)
+    hooks = Recorder()
+    got = []
+    with EventSource(sse_server.url + "/s", hooks=hooks, **IN_LOOP_SETTINGS) as source:
+        for item in source:
+            got.append(item.data)
+            if item.data == "a":
+                source.reconnect()
+    assert_dropped_by_reconnect(got, hooks, sse_server)
+
+
+@pytest.mark.anyio
+async def test_async_reconnect_inside_the_loop_drops_the_stream(sse_server: SSEServer) -> None:
+    """The same on AsyncEventSource: a reconnect() between reads is not lost."""
+    sse_server.route("/s", *IN_LOOP)
+    hooks = Recorder()
+    got = []
+    async with AsyncEventSource(sse_server.url + "/s", hooks=hooks, **IN_LOOP_SETTINGS) as source:
+        async for item in source:
+            got.append(item.data)
+            if item.data == "a":
+                source.reconnect()
+    assert_dropped_by_reconnect(got, hooks, sse_server)
 
 
 def test_closed_source_cannot_be_reused(sse_server: SSEServer) -> None:
