@@ -526,10 +526,13 @@ PEERS = ("aiohttp-sse-client2", "httpx-sse")
 FD_SLACK = 3  # descriptors a run may leave open without counting as a leak
 
 
-def measure(scenario: Scenario, side_by_side: bool = False) -> dict[Contestant, Figures | str]:
+def measure(
+    scenario: Scenario, side_by_side: bool = False, stacks: frozenset[str] | None = None
+) -> dict[Contestant, Figures | str]:
     """Each contestant's figures, each from its own process, one after another (or all
-    at once, ``side_by_side``, for a smoke run whose figures need not be comparable)."""
-    contestants = scenario.contestants
+    at once, ``side_by_side``, for a smoke run whose figures need not be comparable);
+    only those on ``stacks``, if given."""
+    contestants = [c for c in scenario.contestants if stacks is None or c.stack in stacks]
     at_once = len(contestants) if side_by_side else 1
     server = Server(scenario.streams * at_once, serve=serve_streams)
     url = f"{server.url}/events?every={scenario.every}"
@@ -719,7 +722,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--streams", type=int, help="streams per scenario (default: its own)")
     parser.add_argument("--window", type=float, help="seconds measured (default: 10)")
     parser.add_argument("--warmup", type=float, help="seconds before measuring")
+    parser.add_argument(
+        "--stacks",
+        help="only the contestants on these stacks, comma-separated (httpx2,httpx,aiohttp)",
+    )
     args = parser.parse_args(argv)
+    stacks = None if args.stacks is None else frozenset(args.stacks.split(","))
 
     keys = "abc" if args.scenario == "all" else args.scenario
     started = time.perf_counter()
@@ -739,7 +747,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({key}): the open-file limit {limit:,} is too low for {scenario.streams:,} "
                 "streams; expect failed connections"
             )
-        report(scenario, measure(scenario, side_by_side=args.quick))
+        report(scenario, measure(scenario, side_by_side=args.quick, stacks=stacks))
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
 

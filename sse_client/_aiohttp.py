@@ -67,7 +67,7 @@ class Session:
         # from the pool or new.
         connect, idle = timeout.connect, timeout.read
         limits = aiohttp.ClientTimeout(
-            total=None, connect=connect, sock_connect=connect, sock_read=idle
+            total=None, connect=connect, sock_read=idle
         )
         return _Request(
             method,
@@ -100,11 +100,15 @@ class Response:
     ``ClientResponse``.
     """
 
-    __slots__ = ("raw", "url")
+    __slots__ = ("raw",)
 
     def __init__(self, raw: aiohttp.ClientResponse) -> None:
         self.raw = raw
-        self.url = URL(str(raw.url))
+
+    @property
+    def url(self) -> URL:
+        """The URL the response came from, after any redirects."""
+        return URL(str(self.raw.url))
 
     @property
     def status_code(self) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -44,14 +43,14 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         ...         print(event.event, event.data)
     """
 
-    __slots__ = ("_busy", "_chunks", "_cut", "_events", "_scope", "_wake")
+    __slots__ = ("_busy", "_chunks", "_cut", "_items", "_scope", "_wake")
 
     def _start(self, stack: Stack, client: AsyncClient | None) -> None:
         self._client = stack.module.AsyncClient() if client is None else stack.async_client(client)
         self._chunks: AsyncIterator[bytes] | None = None
-        self._events: deque[ServerSentEvent | str] = deque()
+        self._items: Iterator[ServerSentEvent | str] = iter(())  # parsed, not yet given
         self._scope: anyio.CancelScope | None = None
-        self._wake: Callable[[BaseException], None] | None = None  # see _read
+        self._wake: Any = None  # the response, when it can wake its own reads: see _read
         self._busy = False
         self._cut = False  # whether reconnect() dropped the stream
 
@@ -75,9 +74,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
 
     async def __anext__(self) -> ServerSentEvent:
         while True:
-            events = self._events
-            while events:  # the hot path: items already parsed from the last read
-                item = events.popleft()
+            for item in self._items:  # the hot path: items parsed from the last read
                 if isinstance(item, ServerSentEvent):
                     return item
                 self._core.comment(item)  # a comment line, in its place in the stream
@@ -89,13 +86,13 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
             raise RuntimeError("another task is already iterating this AsyncEventSource")
         self._busy = True
         try:
-            while not self._events:
+            while True:
                 if self._core.closed:
                     raise StopAsyncIteration
                 if self._chunks is None:
                     await self._connect()
-                else:
-                    await self._read()
+                elif await self._read():
+                    return
         except Exception:
             self._core.close()  # whatever ends iteration ends the source
             raise
@@ -141,14 +138,14 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         verdict = self._core.on_response(response)
         if verdict is Verdict.OPEN:
             self._chunks = response.aiter_bytes()
-            self._wake = getattr(response, "interrupt", None)
+            self._wake = response if hasattr(response, "interrupt") else None
             return
         preview = b"" if verdict is Verdict.END else await _read_preview(response)
         await response.aclose()
         if verdict is not Verdict.END:
             await self._sleep(self._core.on_failure(response_error(response, preview), response))
 
-    async def _read(self) -> None:
+    async def _read(self) -> bool:
         assert self._chunks is not None
         assert self._core.parser is not None
         try:
@@ -168,7 +165,11 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         except _Interrupted:
             await self._lose_stream(StreamEnded("reconnect() dropped the stream", clean=False))
         else:
-            self._events.extend(self._core.parser.feed(chunk))
+            items = self._core.parser.feed(chunk)
+            if items:
+                self._items = iter(items)
+                return True
+        return False
 
     async def _lose_stream(self, error: Exception) -> None:
         await self._close_response()
@@ -184,7 +185,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         if self._scope is not None:
             self._scope.cancel()
         elif self._wake is not None:
-            self._wake(_Interrupted())
+            self._wake.interrupt(_Interrupted())
 
     @contextlib.contextmanager
     def _interruptible(self) -> Iterator[None]:
@@ -206,7 +207,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
             await self._core.response.aclose()
 
     async def _release(self) -> None:
-        self._events.clear()
+        self._items = iter(())
         await self._close_response()
         if self._owns_client:
             await self._client.aclose()

@@ -173,7 +173,10 @@ class _never(stop_base):
         return False
 
 
+_NEVER: Final = _never()
+
+
 def _any_stop(stops: list[StopStrategy]) -> StopStrategy:
     if not stops:
-        return _never()
+        return _NEVER
     return lambda state: any(stop(state) for stop in stops)

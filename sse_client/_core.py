@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import email.utils
 import enum
+import functools
 import logging
 import re
 import time
+import types
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -196,7 +198,8 @@ class SourceCore:
             self.named_url = self._url(url, params)
         self.url: URL = self.named_url
         self._headers = headers
-        self._body = body
+        # Most streams send no body: they share one empty mapping.
+        self._body = {name: value for name, value in body.items() if value is not None} or _NO_BODY
         self.ready_state = ReadyState.CONNECTING
         self.response: Any = None  # the stack's response, as the driver's type says
         self.parser: EventStreamParser | None = None
@@ -205,9 +208,9 @@ class SourceCore:
         self._reconnection_time = reconnect.delay
         self._opened_at: float | None = None
         self.max_event_size = max_event_size
-        self.timeout = stack.module.Timeout(timeout.connect, read=timeout.idle)
-        self.backoff = Backoff.build(reconnect, base=lambda: self.reconnection_time)
-        self.hooks = Hooks() if hooks is None else hooks
+        self.timeout = _stack_timeout(stack, timeout)
+        self.backoff: Backoff | None = None  # made at the first failure: most streams never fail
+        self.hooks = _NO_HOOKS if hooks is None else hooks
         # Comments are parsed only for a hook that wants them.
         self._comments = type(self.hooks).on_comment is not Hooks.on_comment
 
@@ -298,6 +301,8 @@ class SourceCore:
         # client's redirect policy drops them, and a reconnection sent straight to the
         # other origin would carry them there. So a redirect to another origin is
         # followed again, by the client and its policy, at every attempt.
+        if final == self.url:
+            return  # no redirect, or the same one again
         self.url = final if _origin(final) == _origin(self.named_url) else self.named_url
         if final != self.url:
             logger.info("redirected to %s; reconnections go to %s", final, self.url)
@@ -321,8 +326,11 @@ class SourceCore:
         self.ready_state = ReadyState.CONNECTING
         clean = isinstance(error, StreamEnded) and error.clean
         opened_at, self._opened_at = self._opened_at, None
+        backoff = self.backoff
+        if backoff is None:
+            backoff = self.backoff = Backoff.build(self.policy, base=lambda: self.reconnection_time)
         if opened_at is not None and time.monotonic() - opened_at >= self.policy.reset_after:
-            self.backoff.reset()  # the connection was healthy: this failure is the first
+            backoff.reset()  # the connection was healthy: this failure is the first
         if clean:
             logger.info("the server ended the stream")
         else:
@@ -332,16 +340,16 @@ class SourceCore:
         if isinstance(error, ResponseError):
             reconnects = reconnects and error.status_code in self.policy.statuses
         at_least = 0.0 if response is None else retry_after(response)
-        delay = self.backoff.next_delay(error, at_least=at_least)
+        delay = backoff.next_delay(error, at_least=at_least)
         answer = self.hooks.on_error(
-            self.source, Failure(error, self.backoff.failures, delay if reconnects else None)
+            self.source, Failure(error, backoff.failures, delay if reconnects else None)
         )
         if answer is None:
             if not reconnects:
                 answer = STOP
             elif delay is None:
                 self.close()
-                raise self.backoff.gave_up(error) from error
+                raise backoff.gave_up(error) from error
             else:
                 answer = delay
         if isinstance(answer, Stop):
@@ -351,7 +359,7 @@ class SourceCore:
             raise error
         if not answer >= 0:
             raise ValueError(f"on_error must return seconds >= 0, None or STOP, got {answer!r}")
-        logger.info("reconnecting in %.3f s (failure %d)", answer, self.backoff.failures)
+        logger.info("reconnecting in %.3f s (failure %d)", answer, backoff.failures)
         self.hooks.on_retry(self.source, answer)
         return float(answer)
 
@@ -517,6 +525,18 @@ def last_event_id_header(last_event_id: str) -> bytes | None:
     """
     value = last_event_id.strip(_EDGE_SPACE)
     return None if _UNSENDABLE.search(value) else value.encode("utf-8")
+
+
+#: The body of a request that has none; and the hooks of a source given none. Shared by
+#: every such source, since thousands may live in one process (neither holds state).
+_NO_BODY: Final[Mapping[str, Any]] = types.MappingProxyType({})
+_NO_HOOKS: Final = Hooks()
+
+
+@functools.lru_cache(maxsize=32)
+def _stack_timeout(stack: Stack, timeout: Timeouts) -> Any:
+    # One timeout object per stack and setting, shared by the sources that use them.
+    return stack.module.Timeout(timeout.connect, read=timeout.idle)
 
 
 def _origin(url: Any) -> tuple[str, str, int | None]:

@@ -11,7 +11,6 @@ import contextlib
 import inspect
 import socket
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -42,7 +41,7 @@ class EventSource(BaseEventSource["Client", "Response"]):
         ...         print(event.event, event.data)
     """
 
-    __slots__ = ("_busy", "_chunks", "_cut", "_events", "_lock", "_stream", "_wakeup")
+    __slots__ = ("_busy", "_chunks", "_cut", "_items", "_lock", "_stream", "_wakeup")
 
     def _start(self, stack: Stack, client: Client | None) -> None:
         if not stack.blocking:
@@ -52,7 +51,7 @@ class EventSource(BaseEventSource["Client", "Response"]):
         no_keepalive = stack.module.Limits(max_keepalive_connections=0)
         self._client = stack.module.Client(limits=no_keepalive) if client is None else client
         self._chunks: Iterator[bytes] | None = None
-        self._events: deque[ServerSentEvent | str] = deque()
+        self._items: Iterator[ServerSentEvent | str] = iter(())  # parsed, not yet given
         self._wakeup = threading.Event()
         self._lock = threading.Lock()  # held while releasing
         self._busy = threading.Lock()  # held while connecting or reading
@@ -79,9 +78,7 @@ class EventSource(BaseEventSource["Client", "Response"]):
 
     def __next__(self) -> ServerSentEvent:
         while True:
-            events = self._events
-            while events:  # the hot path: items already parsed from the last read
-                item = events.popleft()
+            for item in self._items:  # the hot path: items parsed from the last read
                 if isinstance(item, ServerSentEvent):
                     return item
                 self._core.comment(item)  # a comment line, in its place in the stream
@@ -92,13 +89,13 @@ class EventSource(BaseEventSource["Client", "Response"]):
         if not self._busy.acquire(blocking=False):
             raise RuntimeError("another thread is already iterating this EventSource")
         try:
-            while not self._events:
+            while True:
                 if self._core.closed:
                     raise StopIteration
                 if self._chunks is None:
                     self._connect()
-                else:
-                    self._read()
+                elif self._read():
+                    return
         except Exception:
             self._core.close()  # whatever ends iteration ends the source
             raise
@@ -155,7 +152,7 @@ class EventSource(BaseEventSource["Client", "Response"]):
         if verdict is not Verdict.END:
             self._sleep(self._core.on_failure(response_error(response, preview), response))
 
-    def _read(self) -> None:
+    def _read(self) -> bool:
         assert self._chunks is not None
         assert self._core.parser is not None
         try:
@@ -169,7 +166,11 @@ class EventSource(BaseEventSource["Client", "Response"]):
         except self._core.stack.retryable as exc:
             self._lose_stream(exc)
         else:
-            self._events.extend(self._core.parser.feed(chunk))
+            items = self._core.parser.feed(chunk)
+            if items:
+                self._items = iter(items)
+                return True
+        return False
 
     def _lose_stream(self, error: Exception) -> None:
         self._close_response()
@@ -205,7 +206,7 @@ class EventSource(BaseEventSource["Client", "Response"]):
 
     def _release(self) -> None:
         with self._lock:
-            self._events.clear()
+            self._items = iter(())
             self._close_response()
             if self._owns_client:
                 self._client.close()
