@@ -170,12 +170,12 @@ class EventStreamParser:
         "_id_buffer",
         "_limit",
         "_line",
+        "_line_bytes",
         "_line_chars",
         "_line_decoder",
         "_on_comment",
         "_plain",
         "_retry",
-        "_room",
         "_skip_lf",
         "last_event_id",
         "reconnection_time",
@@ -205,7 +205,7 @@ class EventStreamParser:
         self._skip_lf = False  # the last read ended with CR: drop one LF that follows
         self._line: list[bytes] = []  # the unfinished last line, as it arrived
         self._held = b""  # whole lines before it, held back while they change nothing
-        self._room = self._limit  # bytes it may still take before it is measured
+        self._line_bytes = 0  # its length in bytes (counted up: small ints cost no allocation)
         self._line_chars = 0  # its length in characters, once measured
         self._line_decoder: IncrementalDecoder | None = None  # what measures it, once long
         # The buffers of the event being read (spec: "data buffer", "event type
@@ -234,8 +234,8 @@ class EventStreamParser:
         read: bytes = data if data.__class__ is self._plain else self._guard(data)  # type: ignore[assignment]
         if 10 not in read and 13 not in read:  # ints: a byte search with no conversions
             # No LF or CR here (a trickle): keep the bytes as they are, constant work.
-            self._room -= len(read)
-            if self._room < 0:
+            self._line_bytes += len(read)
+            if self._line_bytes > self._limit:
                 self._check_line(read)
             elif read:
                 self._line.append(read)
@@ -257,7 +257,7 @@ class EventStreamParser:
             read = b"".join(line)
             line.clear()
             self._line_decoder = None
-            self._room = self._limit
+            self._line_bytes = 0
             trickle = True
         events: list[Any] = []
         held = len(self._held)
@@ -319,8 +319,8 @@ class EventStreamParser:
         if tail:
             # The unfinished line, measured after the whole lines before it took effect,
             # as if the stream were read byte by byte (a retry: or id: before it counts).
-            self._room -= len(tail)
-            if self._room < 0:
+            self._line_bytes += len(tail)
+            if self._line_bytes > self._limit:
                 self._check_line(tail)
             else:
                 line.append(tail)
