@@ -244,42 +244,42 @@ class EventStreamParser:
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
         line = self._line
         tail = b""
-        last = read[-1]
-        if last != 10 and last != 13:  # the read ends inside a line
+        if read[-1] != 10 and read[-1] != 13:  # the read ends inside a line
             end = read.rfind(10)
             if 13 in read:
                 end = max(end, read.rfind(13))
             tail = read[end + 1 :]
             read = read[: end + 1]
-        trickle = False  # did the read finish a line that earlier reads began?
-        if line:
-            line.append(read)
-            read = b"".join(line)
-            line.clear()
-            self._line_decoder = None
-            self._line_bytes = 0
-            trickle = True
         events: list[Any] = []
-        held = len(self._held)
-        if held:
-            read = self._held + read
-            self._held = b""
-        if (
-            # A trickle's lines that change nothing a caller sees yet (no blank line, no
-            # retry:, no comment for on_comment, too few to cross the limit) wait for a
-            # blank line: one pass per event, not per line. (Held lines were checked.)
-            trickle
-            and len(read) <= _HOLD_BYTES
-            and 13 not in read
-            and read[0] != 10
-            and read[-2] != 10
-            and read.find(b"\n\n", held - 1 if held else 0) < 0
-            and read.find(b"retry", held) < 0
-            and (self._on_comment is None or (read[0] != 58 and read.find(b"\n:", held) < 0))
-            and len(read) + self._data_size <= self._limit
-        ):
-            self._held = read
-        else:
+        if line or self._held:  # the lines that earlier reads began or held back first
+            held = len(self._held)
+            trickle = bool(line)  # did the read finish a line that earlier reads began?
+            if trickle:
+                line.append(read)
+                read = b"".join(line)
+                line.clear()
+                self._line_decoder = None
+                self._line_bytes = 0
+            if held:
+                read = self._held + read
+                self._held = b""
+            if (
+                # A trickle's lines that change nothing a caller sees yet (no blank line,
+                # no retry:, no comment for on_comment, within the limit) wait for a blank
+                # line: one pass per event, not per line. (Held lines were checked.)
+                trickle
+                and len(read) <= _HOLD_BYTES
+                and 13 not in read
+                and read[0] != 10
+                and read[-2] != 10
+                and read.find(b"\n\n", held - 1 if held else 0) < 0
+                and read.find(b"retry", held) < 0
+                and (self._on_comment is None or (read[0] != 58 and read.find(b"\n:", held) < 0))
+                and len(read) + self._data_size <= self._limit
+            ):
+                self._held = read
+                read = b""
+        if read:
             if 13 in read:
                 # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read,
                 # an LF starting the next read belongs to it. (CR and LF are ASCII.)
