@@ -170,12 +170,12 @@ class EventStreamParser:
         "_id_buffer",
         "_limit",
         "_line",
+        "_line_bytes",
         "_line_chars",
         "_line_decoder",
         "_on_comment",
         "_plain",
         "_retry",
-        "_room",
         "_skip_lf",
         "last_event_id",
         "reconnection_time",
@@ -205,7 +205,7 @@ class EventStreamParser:
         self._skip_lf = False  # the last read ended with CR: drop one LF that follows
         self._line: list[bytes] = []  # the unfinished last line, as it arrived
         self._held = b""  # whole lines before it, held back while they change nothing
-        self._room = self._limit  # bytes it may still take before it is measured
+        self._line_bytes = 0  # its length in bytes (counted up: small ints cost no allocation)
         self._line_chars = 0  # its length in characters, once measured
         self._line_decoder: IncrementalDecoder | None = None  # what measures it, once long
         # The buffers of the event being read (spec: "data buffer", "event type
@@ -234,8 +234,8 @@ class EventStreamParser:
         read: bytes = data if data.__class__ is self._plain else self._guard(data)  # type: ignore[assignment]
         if 10 not in read and 13 not in read:  # ints: a byte search with no conversions
             # No LF or CR here (a trickle): keep the bytes as they are, constant work.
-            self._room -= len(read)
-            if self._room < 0:
+            self._line_bytes += len(read)
+            if self._line_bytes > self._limit:
                 self._check_line(read)
             elif read:
                 self._line.append(read)
@@ -244,42 +244,42 @@ class EventStreamParser:
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
         line = self._line
         tail = b""
-        last = read[-1]
-        if last != 10 and last != 13:  # the read ends inside a line
+        if read[-1] != 10 and read[-1] != 13:  # the read ends inside a line
             end = read.rfind(10)
             if 13 in read:
                 end = max(end, read.rfind(13))
             tail = read[end + 1 :]
             read = read[: end + 1]
-        trickle = False  # did the read finish a line that earlier reads began?
-        if line:
-            line.append(read)
-            read = b"".join(line)
-            line.clear()
-            self._line_decoder = None
-            self._room = self._limit
-            trickle = True
         events: list[Any] = []
-        held = len(self._held)
-        if held:
-            read = self._held + read
-            self._held = b""
-        if (
-            # A trickle's lines that change nothing a caller sees yet (no blank line, no
-            # retry:, no comment for on_comment, too few to cross the limit) wait for a
-            # blank line: one pass per event, not per line. (Held lines were checked.)
-            trickle
-            and len(read) <= _HOLD_BYTES
-            and 13 not in read
-            and read[0] != 10
-            and read[-2] != 10
-            and read.find(b"\n\n", held - 1 if held else 0) < 0
-            and read.find(b"retry", held) < 0
-            and (self._on_comment is None or (read[0] != 58 and read.find(b"\n:", held) < 0))
-            and len(read) + self._data_size <= self._limit
-        ):
-            self._held = read
-        else:
+        if line or self._held:  # the lines that earlier reads began or held back first
+            held = len(self._held)
+            trickle = bool(line)  # did the read finish a line that earlier reads began?
+            if trickle:
+                line.append(read)
+                read = b"".join(line)
+                line.clear()
+                self._line_decoder = None
+                self._line_bytes = 0
+            if held:
+                read = self._held + read
+                self._held = b""
+            if (
+                # A trickle's lines that change nothing a caller sees yet (no blank line,
+                # no retry:, no comment for on_comment, within the limit) wait for a blank
+                # line: one pass per event, not per line. (Held lines were checked.)
+                trickle
+                and len(read) <= _HOLD_BYTES
+                and 13 not in read
+                and read[0] != 10
+                and read[-2] != 10
+                and read.find(b"\n\n", held - 1 if held else 0) < 0
+                and read.find(b"retry", held) < 0
+                and (self._on_comment is None or (read[0] != 58 and read.find(b"\n:", held) < 0))
+                and len(read) + self._data_size <= self._limit
+            ):
+                self._held = read
+                read = b""
+        if read:
             if 13 in read:
                 # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read,
                 # an LF starting the next read belongs to it. (CR and LF are ASCII.)
@@ -319,8 +319,8 @@ class EventStreamParser:
         if tail:
             # The unfinished line, measured after the whole lines before it took effect,
             # as if the stream were read byte by byte (a retry: or id: before it counts).
-            self._room -= len(tail)
-            if self._room < 0:
+            self._line_bytes += len(tail)
+            if self._line_bytes > self._limit:
                 self._check_line(tail)
             else:
                 line.append(tail)

@@ -176,3 +176,15 @@ def test_a_flood_of_data_lines_crosses_the_limit_where_line_by_line_does(retry_a
         outcomes.append(parser.reconnection_time)
     # 40 data values of four characters (and an LF each) fit in 200; the 41st does not.
     assert outcomes == [0.007, 0.007] if retry_at <= 40 else [None, None]
+
+
+def test_a_trickle_of_short_lines_is_never_measured_in_characters() -> None:
+    """Byte by byte, lines shorter than the limit never reach the character count of a
+    long unfinished line: the byte count starts again at every line end."""
+    stream = b"event: e\ndata: 1234\n\n" * 200
+    parser = EventStreamParser(max_event_size=10)
+    with patch.object(EventStreamParser, "_check_line", side_effect=AssertionError):
+        got = [
+            event for byte in range(len(stream)) for event in parser.feed(stream[byte : byte + 1])
+        ]
+    assert got == [ServerSentEvent(event="e", data="1234")] * 200
