@@ -66,9 +66,7 @@ class Session:
         # read (and the wait for the headers); the connect one the wait for a socket,
         # from the pool or new.
         connect, idle = timeout.connect, timeout.read
-        limits = aiohttp.ClientTimeout(
-            total=None, connect=connect, sock_read=idle
-        )
+        limits = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=idle)
         return _Request(
             method,
             str(url),

@@ -28,7 +28,8 @@ __all__ = ["AsyncEventSource", "aiter_events"]
 
 
 class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
-    """A Server-Sent Events stream that reconnects, on an async client (asyncio or trio).
+    """A Server-Sent Events stream that reconnects, on an async client (asyncio or trio;
+    an aiohttp session on asyncio).
 
     Iterate it for :class:`ServerSentEvent` values. It connects on first use, reconnects
     after a network error, an idle timeout or the end of the body (sending

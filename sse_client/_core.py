@@ -400,8 +400,9 @@ class BaseEventSource(Generic[_ClientT, _ResponseT]):
             it (on :class:`AsyncEventSource`, an async function too), for targets that
             move, such as a cursor in the query.
         client: Your own client, of httpx2 or httpx (auth, proxies, transports, mocks):
-            ``Client`` for :class:`EventSource`, ``AsyncClient`` for its twin. It is not
-            closed by the source. Without one, the source makes and closes an httpx2 one.
+            ``Client`` for :class:`EventSource`, ``AsyncClient`` for its twin, which
+            also takes an ``aiohttp.ClientSession`` (asyncio only). It is not closed by
+            the source. Without one, the source makes and closes an httpx2 one.
         method: The HTTP method. Only GET reconnects by default: resending a POST
             repeats its effect (an LLM generates again), so opt in with ``reconnect``.
         headers: Extra request headers, or a function called before every attempt that

@@ -28,8 +28,9 @@ BODY_PREVIEW_SIZE = 512
 
 
 class HTTPResponse(Protocol):
-    """What sse_client reads of a response: an httpx2 or httpx ``Response``, or an LLM
-    SDK's raw streaming response, which expose the same two attributes.
+    """What sse_client reads of a response: an httpx2 or httpx ``Response``, an LLM
+    SDK's raw streaming response, or sse_client's view of an aiohttp response, which
+    expose the same two attributes.
 
     Example:
         >>> def status(response: HTTPResponse) -> int:

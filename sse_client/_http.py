@@ -90,7 +90,7 @@ def stack_of(obj: object) -> Stack:
     Subclasses count (the LLM SDKs wrap the client), so the class's ancestry decides.
 
     Raises:
-        TypeError: ``obj`` comes from neither stack.
+        TypeError: ``obj`` comes from none of the stacks.
 
     Example:
         >>> stack_of(httpx2.Client()).module.__name__

@@ -62,3 +62,21 @@ def test_many_streams_benchmark_delivers_every_event(capsys: pytest.CaptureFixtu
         after, before = map(int, fds.split("/"))
         assert after <= before + bench_many.FD_SLACK, row
     assert "problems, first" not in out
+
+
+def test_many_streams_benchmark_runs_the_stacks_asked_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--stacks aiohttp`` runs only the aiohttp contestants: ours and the peer."""
+    pytest.importorskip("aiohttp_sse_client2")
+    assert bench_many.main(["--quick", "--scenario", "a", "--stacks", "aiohttp"]) == 0
+    out = capsys.readouterr().out
+    rows = [
+        line.strip("| ").split(" | ")[:2]
+        for line in out.splitlines()
+        if line.startswith("| ") and not line.startswith("| contestant")
+    ]
+    assert rows == [
+        ["sse_client AsyncEventSource", "aiohttp"],
+        ["aiohttp-sse-client2 EventSource", "aiohttp"],
+    ], out
