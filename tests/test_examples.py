@@ -70,6 +70,7 @@ def runs() -> Iterator[Runs]:
             "llm": stack.enter_context(servers_module.openai_compatible()),
             "notifications": stack.enter_context(servers_module.notification_feed()),
             "trio": stack.enter_context(servers_module.notification_feed()),
+            "many": stack.enter_context(servers_module.notification_feed()),
         }
         commands = {
             "llm alone": ["llm_stream.py"],
@@ -81,6 +82,8 @@ def runs() -> Iterator[Runs]:
             ],
             "trio alone": ["trio_usage.py"],
             "trio url": ["trio_usage.py", servers["trio"].url + "/notifications"],
+            "many alone": ["many_streams.py"],
+            "many url": ["many_streams.py", servers["many"].url + "/notifications"],
         }
         processes = {name: start_python(*argv, cwd=EXAMPLES) for name, argv in commands.items()}
         # As a user would run their tests: from the project's root, with pytest.
@@ -101,7 +104,13 @@ def finish(process: subprocess.Popen[str]) -> None:
 
 def test_every_example_is_checked_here() -> None:
     """No example escapes this module: each file under examples/ is named in a test below."""
-    checked = {"llm_stream.py", "notifications.py", "trio_usage.py", "testing_example.py"}
+    checked = {
+        "llm_stream.py",
+        "notifications.py",
+        "trio_usage.py",
+        "testing_example.py",
+        "many_streams.py",
+    }
     examples = {path.name for path in EXAMPLES.glob("*.py") if not path.name.startswith("_")}
     assert examples == checked
 
@@ -173,3 +182,18 @@ def test_trio_usage_against_a_url(runs: Runs) -> None:
 def test_testing_example_passes_under_pytest(runs: Runs) -> None:
     """A user's tests get the sse_server fixture from the installed plugin, and pass."""
     assert "3 passed" in runs.output("pytest")
+
+
+MANY_OUTPUT = "50 streams, 250 events: 50 got every event once, in order\n"
+
+
+def test_many_streams_alone(runs: Runs) -> None:
+    """Fifty streams on one aiohttp session: each resumes after its drop, none loses an event."""
+    assert runs.output("many alone") == MANY_OUTPUT
+
+
+def test_many_streams_against_a_url(runs: Runs) -> None:
+    """Against a URL: every stream connects, drops, resumes from its last id, and ends."""
+    assert runs.output("many url") == MANY_OUTPUT
+    resumed = [r.last_event_id for r in runs.servers["many"].requests]
+    assert resumed.count(None) == resumed.count("2") == resumed.count("5") == 50

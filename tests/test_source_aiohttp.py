@@ -109,6 +109,7 @@ async def test_the_response_is_seen_through_httpx2_names(
     assert source.response is response
     assert response.status_code == 200
     assert response.reason_phrase == "OK"
+    assert repr(response) == "<Response [200 OK]>"
     assert response.headers["content-type"].startswith("text/event-stream")
     assert isinstance(response.raw, aiohttp.ClientResponse)
     assert response.url == source.url == httpx2.URL(sse_server.url + "/ok")
