@@ -109,8 +109,9 @@ class EventSource(BaseEventSource["Client", "Response"]):
 
         Safe to call from another thread. The source waits its reconnection time, then
         resumes from :attr:`last_event_id` (if it reconnects at all: see ``reconnect=``).
-        Only a connection over a socket (HTTP/1.1) can be dropped; otherwise this does
-        nothing.
+        A read blocked in another thread is woken only on a connection over a socket
+        (HTTP/1.1); on others (HTTP/2, a mock transport) the stream is dropped at the
+        next read.
         """
         self._cut = True  # the body may look ended cleanly: it was not the server's end
         self._interrupt()
@@ -156,6 +157,8 @@ class EventSource(BaseEventSource["Client", "Response"]):
         assert self._chunks is not None
         assert self._core.parser is not None
         try:
+            if self._cut:  # reconnect() between reads, or with no socket to shut down
+                raise StopIteration
             chunk = next(self._chunks)
         except StopIteration:
             self._lose_stream(

@@ -78,6 +78,49 @@ def test_mock_transport_with_named_events_and_a_drop(http: ModuleType) -> None:
     assert source.ready_state is ReadyState.CLOSED
 
 
+def test_reconnect_between_reads_needs_no_socket(http: ModuleType) -> None:
+    """reconnect() in the loop drops the stream at the next read, on a transport with no
+    socket to shut down too: the stream does not run on into its stall."""
+    handler = MockSSE(Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204))
+    hooks = Recorder()
+    got = []
+    with (
+        http.Client(transport=http.MockTransport(handler)) as client,
+        EventSource(URL, client=client, reconnect=NOW, hooks=hooks) as source,
+    ):
+        for item in source:
+            got.append(item.data)
+            if item.data == "a":
+                source.reconnect()
+    assert got == ["a", "b"]
+    assert [(type(e), getattr(e, "clean", None)) for e in hooks.errors] == [
+        (StreamEnded, False),
+        (StreamEnded, True),
+    ]
+    assert [r.last_event_id for r in handler.requests] == [None, "1", "2"]
+
+
+@pytest.mark.anyio
+async def test_async_reconnect_between_reads_needs_no_socket(http: ModuleType) -> None:
+    """The same on AsyncEventSource."""
+    handler = MockSSE(Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204))
+    hooks = Recorder()
+    got = []
+    async with (
+        http.AsyncClient(transport=http.MockTransport(handler)) as client,
+        AsyncEventSource(URL, client=client, reconnect=NOW, hooks=hooks) as source,
+    ):
+        async for item in source:
+            got.append(item.data)
+            if item.data == "a":
+                source.reconnect()
+    assert got == ["a", "b"]
+    assert [(type(e), getattr(e, "clean", None)) for e in hooks.errors] == [
+        (StreamEnded, False),
+        (StreamEnded, True),
+    ]
+
+
 @pytest.mark.anyio
 async def test_async_mock_transport(http: ModuleType) -> None:
     """The async client over an async MockTransport, chunked drop included."""

@@ -209,6 +209,35 @@ def _stream_class(http: Any) -> type[_StepStream]:
     return cls
 
 
+class _AsyncSteps:
+    """The async body, read step by step. A plain iterator rather than an async
+    generator: a body left half-read (a source that reconnects, a loop that breaks) needs
+    no finalizing, where trio warns about an async generator collected unfinished."""
+
+    def __init__(self, stream: _StepStream) -> None:
+        self._stream = stream
+        self._steps = iter(stream._steps)
+        self._chunks: Iterator[bytes] = iter(())
+
+    def __aiter__(self) -> _AsyncSteps:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while True:
+            for chunk in self._chunks:
+                return chunk
+            step = next(self._steps, None)
+            if step is None or self._stream._ends(step):
+                self._steps = iter(())
+                raise StopAsyncIteration
+            if isinstance(step, Sleep):
+                import anyio  # only async bodies that sleep need it
+
+                await anyio.sleep(step.seconds)
+            else:
+                self._chunks = self._stream._emit(step)
+
+
 class _StepStream:
     def __init__(self, steps: tuple[Step, ...], *, chunked: bool, http: Any) -> None:
         self._steps = steps
@@ -224,17 +253,8 @@ class _StepStream:
             else:
                 yield from self._emit(step)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for step in self._steps:
-            if self._ends(step):
-                return
-            if isinstance(step, Sleep):
-                import anyio  # only async bodies that sleep need it
-
-                await anyio.sleep(step.seconds)
-            else:
-                for chunk in self._emit(step):
-                    yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _AsyncSteps(self)
 
     def _ends(self, step: Step) -> bool:
         # A plain body closed early is just the end of the body.
