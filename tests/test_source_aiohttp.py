@@ -33,9 +33,8 @@ from .drivers import Recorder
 from .test_source_lifecycle import (
     IN_LOOP,
     IN_LOOP_SETTINGS,
-    PROMPT,
     assert_dropped_by_reconnect,
-    soon_after_async,
+    consume_while,
 )
 
 pytestmark = pytest.mark.anyio
@@ -138,15 +137,8 @@ async def test_aclose_from_another_task_interrupts_a_read_and_releases(
 ) -> None:
     """aclose() ends a read blocked on a silent server; the connection is closed."""
     sse_server.route("/s", Stream(event("a", id="1"), Stall()))
-    got = []
-    first = anyio.Event()
     async with AsyncEventSource(sse_server.url + "/s", client=session) as source:
-        with anyio.fail_after(PROMPT):
-            async with anyio.create_task_group() as group:
-                group.start_soon(soon_after_async, first, source.aclose)
-                async for item in source:
-                    got.append(item.data)
-                    first.set()
+        got = await consume_while(source, source.aclose)
     assert got == ["a"]
     assert source.ready_state is ReadyState.CLOSED
     assert pooled(session) == 0
@@ -157,15 +149,9 @@ async def test_cancellation_passes_through_and_leaks_nothing(
 ) -> None:
     """A cancelled task stops reading at once; the connection is released on exit."""
     sse_server.route("/s", Stream(event("a", id="1"), Stall()))
-    first = anyio.Event()
     with anyio.CancelScope() as scope:
-        async with (
-            AsyncEventSource(sse_server.url + "/s", client=session) as source,
-            anyio.create_task_group() as group,
-        ):
-            group.start_soon(soon_after_async, first, scope.cancel)
-            async for _ in source:
-                first.set()
+        async with AsyncEventSource(sse_server.url + "/s", client=session) as source:
+            await consume_while(source, scope.cancel)
     assert scope.cancelled_caught
     assert source.ready_state is ReadyState.CLOSED
     assert pooled(session) == 0
@@ -178,17 +164,10 @@ async def test_reconnect_from_another_task_resumes(
     sse_server.route(
         "/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204)
     )
-    first = anyio.Event()
-    got = []
     async with AsyncEventSource(
         sse_server.url + "/s", client=session, reconnect=ReconnectPolicy(delay=0.001)
     ) as source:
-        with anyio.fail_after(PROMPT):
-            async with anyio.create_task_group() as group:
-                group.start_soon(soon_after_async, first, source.reconnect)
-                async for item in source:
-                    got.append(item.data)
-                    first.set()
+        got = await consume_while(source, source.reconnect)
     assert got == ["a", "b"]
     assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
 

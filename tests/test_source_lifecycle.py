@@ -59,6 +59,20 @@ async def soon_after_async(first: anyio.Event, action: Callable[[], object]) -> 
         await result
 
 
+async def consume_while(source: AsyncEventSource, action: Callable[[], object]) -> list[str]:
+    """Iterate ``source`` to its end (within PROMPT), running ``action`` in another task
+    shortly after the first event; return the data of the events seen."""
+    got: list[str] = []
+    first = anyio.Event()
+    with anyio.fail_after(PROMPT):
+        async with anyio.create_task_group() as group:
+            group.start_soon(soon_after_async, first, action)
+            async for item in source:
+                got.append(item.data)
+                first.set()
+    return got
+
+
 def open_connections(transport: httpx2.HTTPTransport | httpx2.AsyncHTTPTransport) -> int:
     """How many connections the client's pool still holds."""
     return len(transport._pool.connections)
@@ -216,16 +230,9 @@ def test_ready_state_is_connecting_then_open(sse_server: SSEServer) -> None:
 async def test_aclose_from_another_task_interrupts_a_read(sse_server: SSEServer) -> None:
     """aclose() from another task ends a read blocked on a silent server."""
     sse_server.route("/s", Stream(event("a", id="1"), Stall()))
-    got = []
-    first = anyio.Event()
     async with AsyncEventSource(sse_server.url + "/s") as source:
-        with anyio.fail_after(PROMPT):
-            async with anyio.create_task_group() as group:
-                group.start_soon(soon_after_async, first, source.aclose)
-                async for item in source:
-                    got.append(item)
-                    first.set()
-    assert [e.data for e in got] == ["a"]
+        got = await consume_while(source, source.aclose)
+    assert got == ["a"]
     assert source.ready_state is ReadyState.CLOSED
     assert len(sse_server.requests) == 1
 
@@ -234,17 +241,10 @@ async def test_aclose_from_another_task_interrupts_a_read(sse_server: SSEServer)
 async def test_aclose_from_another_task_ends_a_backoff_wait(sse_server: SSEServer) -> None:
     """A 30-second wait before reconnecting ends at once on aclose()."""
     sse_server.route("/s", Stream(event("a", id="1")))
-    first = anyio.Event()
-    got = []
     async with AsyncEventSource(
         sse_server.url + "/s", reconnect=ReconnectPolicy(delay=30.0)
     ) as source:
-        with anyio.fail_after(PROMPT):
-            async with anyio.create_task_group() as group:
-                group.start_soon(soon_after_async, first, source.aclose)
-                async for item in source:
-                    got.append(item.data)
-                    first.set()
+        got = await consume_while(source, source.aclose)
     assert got == ["a"]
     assert len(sse_server.requests) == 1
 
@@ -255,19 +255,10 @@ async def test_cancellation_passes_through_and_leaks_nothing(sse_server: SSEServ
     sse_server.route("/s", Stream(event("a", id="1"), Stall()))
     transport = httpx2.AsyncHTTPTransport()
     async with httpx2.AsyncClient(transport=transport) as client:
-        got = []
-        first = anyio.Event()
         with anyio.CancelScope() as scope:
-            async with (
-                AsyncEventSource(sse_server.url + "/s", client=client) as source,
-                anyio.create_task_group() as group,
-            ):
-                group.start_soon(soon_after_async, first, scope.cancel)
-                async for item in source:
-                    got.append(item)
-                    first.set()
+            async with AsyncEventSource(sse_server.url + "/s", client=client) as source:
+                await consume_while(source, scope.cancel)
         assert scope.cancelled_caught
-        assert [e.data for e in got] == ["a"]
         assert source.ready_state is ReadyState.CLOSED
         assert open_connections(transport) == 0
 
@@ -278,17 +269,10 @@ async def test_async_reconnect_resumes(sse_server: SSEServer) -> None:
     sse_server.route(
         "/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204)
     )
-    first = anyio.Event()
-    got = []
     async with AsyncEventSource(
         sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.001)
     ) as source:
-        with anyio.fail_after(PROMPT):
-            async with anyio.create_task_group() as group:
-                group.start_soon(soon_after_async, first, source.reconnect)
-                async for item in source:
-                    got.append(item.data)
-                    first.set()
+        got = await consume_while(source, source.reconnect)
     assert got == ["a", "b"]
     assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
 
