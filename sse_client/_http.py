@@ -98,17 +98,25 @@ def stack_of(obj: object) -> Stack:
     """
     if obj is None:
         return HTTPX2
-    for cls in type(obj).__mro__:
-        name = cls.__module__.partition(".")[0]
-        if name in ("httpx2", "httpx", "aiohttp"):
-            stack = _STACKS.get(name)
-            if stack is None:
-                stack = _STACKS[name] = _load(name)
-            return stack
+    name = _stack_name(obj)
+    if name is not None:
+        stack = _STACKS.get(name)
+        if stack is None:
+            stack = _STACKS[name] = _load(name)
+        return stack
     raise TypeError(
         "expected a client of httpx2 (or httpx, or an aiohttp.ClientSession), got "
         f"{type(obj).__module__}.{type(obj).__name__}"
     )
+
+
+def _stack_name(obj: object) -> str | None:
+    # The first stack in the class's ancestry: SDKs subclass the stacks' classes.
+    for cls in type(obj).__mro__:
+        name = cls.__module__.partition(".")[0]
+        if name in ("httpx2", "httpx", "aiohttp"):
+            return name
+    return None
 
 
 def _load(name: str) -> Stack:
@@ -122,7 +130,7 @@ def _load(name: str) -> Stack:
 def as_response(obj: object) -> Any:
     """An aiohttp ``ClientResponse`` seen through ``_aiohttp.Response``; anything else
     as it is."""
-    if any(cls.__module__.partition(".")[0] == "aiohttp" for cls in type(obj).__mro__):
+    if _stack_name(obj) == "aiohttp":
         from ._aiohttp import Response
 
         return Response(obj)  # type: ignore[arg-type]
