@@ -113,7 +113,7 @@ class Stream:
             "last_event_id": params.get("lastEventId") or "",
             # The harness expects every method to reconnect, POST and REPORT included.
             "reconnect": ReconnectPolicy(
-                delay=1.0 if initial_delay is None else initial_delay / 1000
+                reconnection_time=1.0 if initial_delay is None else initial_delay / 1000
             ),
             "timeout": Timeouts(idle=None if read_timeout is None else read_timeout / 1000),
             "hooks": _Report(self),

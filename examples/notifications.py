@@ -14,7 +14,7 @@ class Announce(Hooks):
     """Say when the feed reconnects, and from where it resumes."""
 
     def on_retry(self, source: EventSource, delay: float) -> None:
-        print(f"(connection lost; resuming after id {source.last_event_id} in {delay:.1f} s)")
+        print(f"(reconnecting in {delay:.1f} s; resuming after id {source.last_event_id})")
 
 
 def main(url: str) -> None:

@@ -15,7 +15,9 @@ from sse_client import AsyncEventSource, ReconnectPolicy
 async def main(url: str) -> None:
     """Print events for at most ten seconds; the source is released either way."""
     with trio.move_on_after(10):
-        async with AsyncEventSource(url, reconnect=ReconnectPolicy(delay=0.1)) as source:
+        async with AsyncEventSource(
+            url, reconnect=ReconnectPolicy(reconnection_time=0.1)
+        ) as source:
             async for event in source:
                 print(f"{event.event} {event.id}: {event.data}")
     print(f"done on trio, ready state {source.ready_state.name}")

@@ -2,12 +2,11 @@
 
 Dependency rules inside the package:
 
-1. ``_models`` and ``_errors`` import nothing of ours; ``_policy`` (the settings) only
-   ``_backoff``'s defaults.
+1. ``_models``, ``_errors`` and ``_policy`` (the settings) import nothing of ours.
 2. ``_parser`` imports only ``_models`` and ``_errors``, and never an HTTP stack, anyio
-   or tenacity; it does no I/O. ``_core`` decides without I/O too. ``_http`` is the
-   only module that knows the HTTP stacks (httpx2, and httpx when the user's object
-   comes from it).
+   or tenacity; it does no I/O. ``_core`` and ``_backoff`` (the reconnection decision)
+   decide without I/O too. ``_http`` is the only module that chooses among the HTTP
+   stacks (httpx2, and httpx or aiohttp when the user's object comes from them).
 3. ``_backoff`` is the only importer of tenacity; ``_sync`` and ``_async`` are the
    only client modules that send, read or sleep (``testing`` and ``_demo`` hold
    servers).
@@ -19,11 +18,28 @@ from __future__ import annotations
 
 from ._async import AsyncEventSource, aiter_events
 from ._backoff import wait_reconnection_time
-from ._core import BaseEventSource, StreamEnded
-from ._errors import EventTooLarge, HTTPResponse, ReconnectError, ResponseError, SSEError
+from ._core import BaseEventSource
+from ._errors import (
+    EventTooLarge,
+    HTTPResponse,
+    ReconnectError,
+    ResponseError,
+    SSEError,
+    StreamEnded,
+    UnrecoverableError,
+)
 from ._models import ReadyState, ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
-from ._policy import DEFAULT_RETRY_STATUSES, STOP, Failure, Hooks, ReconnectPolicy, Stop, Timeouts
+from ._policy import (
+    DEFAULT_RETRY_STATUSES,
+    STOP,
+    Failure,
+    Hooks,
+    ReconnectPolicy,
+    Resume,
+    Stop,
+    Timeouts,
+)
 from ._sync import EventSource, iter_events
 
 __version__ = "0.1.0"
@@ -44,11 +60,13 @@ __all__ = [
     "ReconnectError",
     "ReconnectPolicy",
     "ResponseError",
+    "Resume",
     "SSEError",
     "ServerSentEvent",
     "Stop",
     "StreamEnded",
     "Timeouts",
+    "UnrecoverableError",
     "__version__",
     "aiter_events",
     "iter_events",
@@ -69,11 +87,13 @@ for _obj in (
     ReconnectError,
     ReconnectPolicy,
     ResponseError,
+    Resume,
     SSEError,
     ServerSentEvent,
     Stop,
     StreamEnded,
     Timeouts,
+    UnrecoverableError,
     aiter_events,
     iter_events,
     wait_reconnection_time,

@@ -19,14 +19,17 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final, NamedTuple
 
 import aiohttp
-from httpx2 import URL, Headers, Timeout
+from httpx2 import URL, Headers, InvalidURL, Timeout
 
-__all__ = ["RETRYABLE", "URL", "Headers", "Response", "Session", "Timeout"]
+__all__ = ["ERRORS", "RETRYABLE", "URL", "Headers", "Response", "Session", "Timeout"]
 
 #: What a source reconnects after on aiohttp: the network (a refused connect, a reset,
 #: a server that hung up), timeouts (the idle timeout among them), and a broken body
 #: (an incomplete chunked one). A bad URL or too many redirects is raised.
 RETRYABLE: Final = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
+#: Every error of the stack: the retryable ones and those no retry mends (an invalid
+#: URL, too many redirects).
+ERRORS: Final = (aiohttp.ClientError, TimeoutError, InvalidURL)
 
 
 class _Request(NamedTuple):

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ._core import BaseEventSource, StreamEnded, Verdict, check_response, response_error
-from ._errors import BODY_PREVIEW_SIZE
+from ._core import BaseEventSource, Verdict, check_response, response_error
+from ._errors import BODY_PREVIEW_SIZE, StreamEnded
 from ._http import as_response
 from ._models import ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
@@ -125,13 +125,12 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
                 await self._release()
 
     async def _connect(self) -> None:
-        values = [await _resolve(value) for value in self._core.per_attempt()]
-        request = self._core.build_request(self._client, *values)
         self._cut = False
         try:
             with self._interruptible():
+                request = await self._request()
                 response = await self._client.send(request, stream=True, follow_redirects=True)
-        except self._core.stack.retryable as exc:
+        except self._core.stack.errors as exc:
             await self._sleep(self._core.on_failure(exc))
             return
         except _Interrupted:
@@ -145,6 +144,16 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         await response.aclose()
         if verdict is not Verdict.END:
             await self._sleep(self._core.on_failure(response_error(response, preview), response))
+
+    async def _request(self) -> Any:
+        # The core describes the request, asking for each per-attempt setting in turn.
+        flow = self._core.attempt(self._client)
+        try:
+            setting = next(flow)
+            while True:
+                setting = flow.send(await _resolve(setting))
+        except StopIteration as built:
+            return built.value
 
     async def _read(self) -> bool:
         assert self._chunks is not None
@@ -160,8 +169,10 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
                 with self._interruptible():
                     chunk = await self._chunks.__anext__()
         except StopAsyncIteration:
+            if self._final():
+                return True
             await self._lose_stream(StreamEnded())
-        except self._core.stack.retryable as exc:
+        except self._core.stack.errors as exc:
             await self._lose_stream(exc)
         except _Interrupted:
             await self._lose_stream(StreamEnded("reconnect() dropped the stream", clean=False))
@@ -169,8 +180,17 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
             items = self._core.parser.feed(chunk)
             if items:
                 self._items = iter(items)
+                if not self._core.progressed:
+                    self._core.progress(items)
                 return True
         return False
+
+    def _final(self) -> bool:
+        # What the body's end completes (an answer of also_accept, whole), given once.
+        items = self._core.final_items()
+        if items:
+            self._items = iter(items)
+        return bool(items)
 
     async def _lose_stream(self, error: Exception) -> None:
         await self._close_response()
@@ -214,9 +234,9 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
             await self._client.aclose()
 
 
-async def _resolve(value: Any) -> Any:
-    # A per-attempt setting: call a function, once per attempt, and await what it gives.
-    result = value() if callable(value) else value
+async def _resolve(function: Callable[[], Any]) -> Any:
+    # A per-attempt setting given as a function: called once per attempt, and awaited.
+    result = function()
     if inspect.isawaitable(result):
         result = await result
     return result

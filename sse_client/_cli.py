@@ -28,7 +28,8 @@ from typing import Any, Final, TextIO
 
 import httpx2
 
-from . import EventSource, Failure, Hooks, ReconnectPolicy, StreamEnded, Timeouts
+from . import STOP, EventSource, Failure, Hooks, ReconnectPolicy, Stop, StreamEnded, Timeouts
+from ._backoff import certificate_error
 from ._errors import SSEError
 from ._models import ServerSentEvent
 from ._policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_RECONNECTION_TIME
@@ -39,6 +40,9 @@ EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2  # argparse's own status for bad arguments
 EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, as shells report Ctrl-C
+#: Attempts in a row that may fail, with no connection ever opened, before the command
+#: gives up (a wrong host or port, a server that is down): not without --follow.
+FIRST_TRIES: Final = 3
 
 
 # RFC 9110 token: what a header name or a method may be made of.
@@ -69,15 +73,19 @@ environment:
 reconnection:
   A GET reconnects after a network error, an idle timeout or a body cut short,
   sending Last-Event-ID; other methods only with --reconnect, since that
-  resends the request. A body the server ends cleanly ends the stream, unless
-  --follow, which reconnects then too, as a browser does. An HTTP 204 ends the
-  stream. Each reconnection is one line on stderr (-q: none).
+  resends the request. A body the server ends cleanly ends the stream, with a
+  line on stderr, unless --follow, which reconnects then too, as a browser
+  does. An HTTP 204 ends the stream. After a connection that delivered events
+  the wait is the reconnection time exactly; failures in a row back off. Each
+  reconnection is one line on stderr (-q: none). If the first connection fails
+  3 times in a row, the command gives up, unless --follow.
 
 exit status:
   0    a clean end: HTTP 204, a body the server ended cleanly (without
        --follow), the end of the stream without reconnection, or --max-events
   1    the stream failed: an error status, the wrong Content-Type, a network
-       error without reconnection, or reconnection given up (--max-attempts)
+       error without reconnection, a certificate that does not verify, a first
+       connection that failed 3 times, or reconnection given up (--max-attempts)
   2    bad arguments
   130  interrupted (Ctrl-C)
 
@@ -287,21 +295,9 @@ def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     if not isinstance(error, SSEError):
         text = f"{type(error).__name__}: {text}"
-    if _caused_by_certificate(error):
+    if certificate_error(error) is not None:
         text += " (trust its CA with --cacert FILE, or skip the check with --insecure)"
     return _one_line(text)
-
-
-def _caused_by_certificate(error: BaseException) -> bool:
-    """Whether a certificate that failed verification is at the root of ``error``."""
-    seen: set[int] = set()
-    cause: BaseException | None = error
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
 
 
 def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> _Options:
@@ -369,17 +365,33 @@ def _request_body(args: argparse.Namespace) -> dict[str, Any]:
 
 
 class _Output(Hooks):
-    """Writes events to stdout and lifecycle lines to stderr, flushing each line."""
+    """Writes events to stdout and lifecycle lines to stderr, flushing each line.
+
+    Without ``-v``, stderr gets one line per reconnection and, with ``tell_ends``, one
+    when the server ends the stream and the command with it (``-q`` silences both); a
+    first connection that fails ``first_tries`` times in a row, without ever opening,
+    stops the command.
+    """
 
     def __init__(
-        self, *, as_json: bool, verbose: bool, quiet: bool = False, comments: bool = False
+        self,
+        *,
+        as_json: bool,
+        verbose: bool,
+        quiet: bool = False,
+        comments: bool = False,
+        first_tries: int | None = None,
+        tell_ends: bool = False,
     ) -> None:
         self.as_json = as_json
         self.verbose = verbose
         self.quiet = quiet
         self.comments = comments
+        self.first_tries = first_tries
+        self.tell_ends = tell_ends
         self._failure = ""  # what the last failure was, for the reconnection line
         self._connected = False  # whether the failure to come ends an open stream
+        self._opened = False  # whether any connection ever opened
         # Asked once: isatty() is a system call, and events come by the thousand.
         self._terminals = {id(stream) for stream in (sys.stdout, sys.stderr) if stream.isatty()}
 
@@ -394,6 +406,11 @@ class _Output(Hooks):
         if self.verbose:
             self._write(sys.stderr, f"* {text}")
 
+    def tell(self, text: str) -> None:
+        """A lifecycle line shown without -v too (unless -q)."""
+        if self.verbose or not self.quiet:
+            self._write(sys.stderr, f"* {text}")
+
     def error(self, text: str) -> None:
         self._write(sys.stderr, f"error: {text}")
 
@@ -406,20 +423,37 @@ class _Output(Hooks):
     # -- The source's hooks ---------------------------------------------------------------
 
     def on_open(self, source: EventSource, response: httpx2.Response) -> None:
-        self._connected = True
+        self._connected = self._opened = True
         # An HTTP/1.1 server may send an empty reason phrase.
         status = " ".join(filter(None, (str(response.status_code), response.reason_phrase)))
         self.note(f"connected: {status} {response.url}")
 
-    def on_error(self, source: EventSource, failure: Failure) -> None:
+    def on_error(self, source: EventSource, failure: Failure) -> Stop | None:
         error = failure.error
         if isinstance(error, StreamEnded) and error.clean:
+            last_event_id = source.last_event_id
             self._failure = "the server ended the stream"
+            if last_event_id:
+                self._failure += f" after id {last_event_id!r}"
         else:
-            what = "connection lost" if self._connected else "connection failed"
+            what = "connection lost" if self._connected else "could not connect"
             self._failure = f"{what}: {_describe(error)}"
         self._connected = False
+        if self.tell_ends and failure.delay is None and isinstance(error, StreamEnded):
+            # The command ends here, exit status 0: say so, and how to go on.
+            self.tell(f"{self._failure} (--follow resumes)")
+            return None
         self.note(self._failure)
+        if (
+            not self._opened
+            and self.first_tries is not None
+            and failure.delay is not None
+            and failure.attempt >= self.first_tries
+        ):
+            tries = failure.attempt
+            self.tell(f"{self._failure}; giving up after {tries} attempts (--follow keeps trying)")
+            return STOP
+        return None
 
     def on_retry(self, source: EventSource, delay: float) -> None:
         # One line for each reconnection, -v or not (-q silences it): a stream that
@@ -466,6 +500,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG_MODULE) -> int:
         verbose=args.verbose or args.demo,
         quiet=args.quiet,
         comments=args.comments,
+        first_tries=None if args.follow else FIRST_TRIES,
+        tell_ends=_policy(args, options.method).after == "errors",
     )
     try:
         if args.demo:
@@ -522,7 +558,7 @@ def _policy(args: argparse.Namespace, method: str) -> ReconnectPolicy:
     reconnects = not args.no_reconnect and (args.reconnect or method == "GET")
     return ReconnectPolicy(
         after=("always" if args.follow else "errors") if reconnects else "never",
-        delay=args.reconnection_time,
+        reconnection_time=args.reconnection_time,
         max_attempts=args.max_attempts,
     )
 

@@ -2,10 +2,10 @@
 
 Rule: nothing here sends, reads or sleeps. :class:`SourceCore` decides (which request to
 send, what a response means, what the last event ID is, whether and how long to wait
-before the next attempt); the drivers in ``_sync`` and ``_async`` only act on its
-answers. Requests are built with the classes of the user's HTTP stack (``_http``).
-:class:`BaseEventSource` holds what the two sources share: their settings and the state
-a user reads.
+before the next attempt, by way of ``_backoff``); the drivers in ``_sync`` and
+``_async`` only act on its answers. Requests are built with the classes of the user's
+HTTP stack (``_http``). :class:`BaseEventSource` holds what the two sources share: their
+settings and the state a user reads.
 """
 
 from __future__ import annotations
@@ -17,23 +17,36 @@ import logging
 import re
 import time
 import types
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Collection,
-    Iterator,
-    Mapping,
-    Sequence,
-)
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, TypeVar
+from collections.abc import AsyncIterator, Callable, Collection, Generator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
-from ._backoff import Backoff
-from ._errors import BODY_PREVIEW_SIZE, HTTPResponse, ResponseError, SSEError
+from ._backoff import (
+    Action,
+    Attempt,
+    End,
+    Kind,
+    Run,
+    Wait,
+    certificate_error,
+    propose,
+    resolve,
+    waited,
+)
+from ._errors import BODY_PREVIEW_SIZE, HTTPResponse, ResponseError, StreamEnded
 from ._http import Stack, stack_of
-from ._models import ReadyState
+from ._models import ReadyState, ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser, InlineCommentParser
-from ._policy import NEVER, RECONNECT, STOP, Failure, Hooks, ReconnectPolicy, Stop, Timeouts
+from ._policy import (
+    NEVER,
+    RECONNECT,
+    Failure,
+    HeadersArg,
+    Hooks,
+    PerAttempt,
+    ReconnectPolicy,
+    Resume,
+    Timeouts,
+)
 
 if TYPE_CHECKING:
     from ._http import URL
@@ -41,7 +54,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BaseEventSource",
     "SourceCore",
-    "StreamEnded",
     "Verdict",
     "check_response",
     "response_error",
@@ -49,29 +61,9 @@ __all__ = [
 
 logger = logging.getLogger("sse_client")
 
-#: Request headers: a mapping, pairs, or either stack's ``Headers``.
-HeadersArg = Mapping[str, str | bytes] | Sequence[tuple[str | bytes, str | bytes]] | None
-_T = TypeVar("_T")
-#: A value, or a function called before every attempt that returns it (on
-#: :class:`AsyncEventSource`, an async function too).
-PerAttempt: TypeAlias = _T | Callable[[], _T] | Callable[[], Awaitable[_T]]
-
-
-class StreamEnded(SSEError):
-    """The response body ended. Given to ``on_error``, never raised.
-
-    ``clean`` tells a body that ended properly (the chunked terminator, the whole
-    Content-Length, the end of a body delimited by the connection's close) from one
-    that :meth:`EventSource.reconnect` cut. A broken body (an incomplete one, a reset,
-    the idle timeout) is the HTTP stack's own network error instead.
-
-    Attributes:
-        clean: Whether the server ended the body properly.
-    """
-
-    def __init__(self, message: str = "the server ended the stream", *, clean: bool = True):
-        super().__init__(message)
-        self.clean = clean
+#: How every attempt after the first is made: a :class:`Resume`, or a function of the
+#: source that returns one (``None``: as the first), async too on the async source.
+ResumeArg = Resume | Callable[[Any], Resume | None] | None
 
 
 class Verdict(enum.Enum):
@@ -79,21 +71,23 @@ class Verdict(enum.Enum):
 
     OPEN = "open"  # 200 text/event-stream: read events
     END = "end"  # 204: the server says stop; end cleanly
-    FAIL = "fail"  # anything else: fail the connection
-    RETRY = "retry"  # a status the user asked to reconnect after
+    FAIL = "fail"  # anything else: fail the connection (unless the policy retries it)
+    WHOLE = "whole"  # 200 of a type in also_accept: the whole body is one event
 
 
-def check_response(response: HTTPResponse, retry_statuses: Collection[int] = ()) -> Verdict:
-    """Decide what a response means (spec: C-200, C-FAIL; 204 and retries beyond it)."""
+def check_response(response: HTTPResponse, also_accept: Collection[str] = ()) -> Verdict:
+    """Decide what a response means (spec: C-200, C-FAIL; 204 beyond it)."""
     status = response.status_code
     if status == 204:
         return Verdict.END
     if status != 200:
-        return Verdict.RETRY if status in retry_statuses else Verdict.FAIL
+        return Verdict.FAIL
     # spec: C-200, C-CHARSET -- the MIME essence, without parameters, any case. The
     # body is UTF-8 whatever a charset parameter says, so parameters are not checked.
     essence = response.headers.get("content-type", "").partition(";")[0].strip().lower()
-    return Verdict.OPEN if essence == "text/event-stream" else Verdict.FAIL
+    if essence == "text/event-stream":
+        return Verdict.OPEN
+    return Verdict.WHOLE if essence in also_accept else Verdict.FAIL
 
 
 def response_error(response: Any, preview: bytes) -> ResponseError:
@@ -126,14 +120,19 @@ class SourceCore:
     """The state and decisions of one source, shared by :class:`EventSource` and its twin."""
 
     __slots__ = (
+        "_accept",
+        "_attempts",
         "_body",
         "_comments",
         "_headers",
         "_last_event_id",
         "_opened_at",
+        "_opened_id",
         "_reconnection_time",
+        "_resume",
         "_target",
-        "backoff",
+        "_whole",
+        "also_accept",
         "closed",
         "hooks",
         "max_event_size",
@@ -141,8 +140,10 @@ class SourceCore:
         "named_url",
         "parser",
         "policy",
+        "progressed",
         "ready_state",
         "response",
+        "run",
         "source",
         "stack",
         "timeout",
@@ -161,6 +162,8 @@ class SourceCore:
         body: dict[str, Any],
         last_event_id: str,
         reconnect: ReconnectPolicy | bool | None,
+        resume: ResumeArg,
+        also_accept: Collection[str],
         timeout: Timeouts,
         max_event_size: int | None,
         hooks: Hooks | None,
@@ -170,23 +173,36 @@ class SourceCore:
                 "last_event_id cannot be sent as a header: it holds CR, LF, NUL or "
                 f"another control character, got {last_event_id!r}"
             )
+        _check_size(max_event_size)
+        if resume is not None and not isinstance(resume, Resume) and not callable(resume):
+            raise TypeError(f"resume must be a Resume or a function, got {resume!r}")
         self.source = source
         self.stack = stack
         self.method = method.upper()
         # spec: C-REQ -- resending a non-idempotent request repeats its effect, so only
-        # GET reconnects unless the user opts in (beyond spec: other methods at all).
+        # a source whose reconnections are GETs reconnects unless the user opts in
+        # (beyond spec: other methods at all). A resume function is such an opt-in.
         if reconnect is None:
-            reconnect = self.method == "GET"
+            again = self.method if resume is None else getattr(resume, "method", "GET")
+            reconnect = again == "GET"
         if isinstance(reconnect, bool):
             reconnect = RECONNECT if reconnect else NEVER
         self.policy = reconnect
-        if reconnect.after != "never" and isinstance(body.get("content"), Iterator | AsyncIterator):
+        resent = resume is None or callable(resume)  # is the first body sent again?
+        if (
+            resent
+            and reconnect.after != "never"
+            and isinstance(body.get("content"), Iterator | AsyncIterator)
+        ):
             # Sent once, an iterator is empty the second time: a reconnection would send
             # an empty body in silence.
             raise ValueError(
                 "content is an iterator, which cannot be sent again when the source "
                 "reconnects: pass bytes or str, or reconnect=False"
             )
+        self._resume = resume
+        self.also_accept = frozenset(kind.lower() for kind in also_accept)
+        self._accept = ", ".join(["text/event-stream", *sorted(self.also_accept)])
         # A URL or params given as functions name the target anew at every attempt.
         self._target: tuple[Any, Any] | None = None
         #: The URL the user named; the origin that the user's credentials are for.
@@ -198,18 +214,22 @@ class SourceCore:
             self.named_url = self._url(url, params)
         self.url: URL = self.named_url
         self._headers = headers
-        # Most streams send no body: they share one empty mapping.
-        self._body = {name: value for name, value in body.items() if value is not None} or _NO_BODY
+        self._body = _body(body)
+        self._attempts = 0
         self.ready_state = ReadyState.CONNECTING
         self.response: Any = None  # the stack's response, as the driver's type says
         self.parser: EventStreamParser | None = None
         self.closed = False
         self._last_event_id = last_event_id
-        self._reconnection_time = reconnect.delay
+        self._reconnection_time = reconnect.reconnection_time
+        # What tells a connection that worked from one that failed (see on_failure).
         self._opened_at: float | None = None
+        self._opened_id = ""
+        self.progressed = False
+        self._whole = False  # whether the open response is one of also_accept's
         self.max_event_size = max_event_size
         self.timeout = _stack_timeout(stack, timeout)
-        self.backoff: Backoff | None = None  # made at the first failure: most streams never fail
+        self.run = _NO_FAILURES
         self.hooks = _NO_HOOKS if hooks is None else hooks
         # Comments are parsed only for a hook that wants them.
         self._comments = type(self.hooks).on_comment is not Hooks.on_comment
@@ -223,29 +243,49 @@ class SourceCore:
 
     @property
     def reconnection_time(self) -> float:
-        """Seconds to wait before reconnecting: the server's ``retry:``, else the initial value."""
+        """Seconds to wait before reconnecting: the server's ``retry:``, else the policy's."""
         if self.parser is not None and self.parser.reconnection_time is not None:
             return self.parser.reconnection_time
         return self._reconnection_time
 
     # -- Decisions -----------------------------------------------------------------------
 
-    def per_attempt(self) -> list[Any]:
-        """The values to resolve before an attempt: headers, and the URL and params when
-        they are functions. A driver calls each callable (and awaits what it returns, on
-        the async side), then passes the results to :meth:`build_request`."""
-        values: list[Any] = [self._headers]
-        if self._target is not None:
-            values += self._target
-        return values
+    def attempt(self, client: Any) -> Generator[Callable[[], Any], Any, Any]:
+        """The request of the next attempt (spec: C-REQ, C-LASTID), built by ``client``.
 
-    def build_request(self, client: Any, headers: HeadersArg, *target: Any) -> Any:
-        """The request for the next attempt (spec: C-REQ, C-LASTID), built by ``client``."""
-        if target:
-            url, params = target
+        A generator, so that one description serves both drivers: it yields each setting
+        given as a function, and takes back what the function returned (awaited, on the
+        async side). Its return value is the request.
+        """
+        resume = self._resume if self._attempts else None
+        self._attempts += 1
+        if callable(resume):
+            resume = yield functools.partial(resume, self.source)
+            if resume is not None and not isinstance(resume, Resume):
+                raise TypeError(f"the resume function must return a Resume or None, got {resume!r}")
+        method, body = self.method, self._body
+        headers: Any = self._headers
+        if resume is not None:
+            method, body = (
+                resume.method,
+                _body({"content": resume.content, "data": resume.data, "json": resume.json}),
+            )
+            if resume.headers is not None:
+                headers = resume.headers
+        if callable(headers):
+            headers = yield headers
+        if resume is not None and (resume.url is not None or resume.params is not None):
+            url = self.url if resume.url is None else resume.url
+            self.named_url = self.url = self._url(url, resume.params)
+        elif self._target is not None:
+            url, params = self._target
+            if callable(url):
+                url = yield url
+            if callable(params):
+                params = yield params
             self.named_url = self.url = self._url(url, params)
         merged = self.stack.module.Headers(headers)
-        merged.setdefault("Accept", "text/event-stream")
+        merged.setdefault("Accept", self._accept)
         merged.setdefault("Cache-Control", "no-cache")
         raw = [(name, value) for name, value in merged.raw if name.lower() != b"last-event-id"]
         last_event_id = self.last_event_id
@@ -254,10 +294,8 @@ class SourceCore:
             raw.append((b"Last-Event-ID", value))
         elif value is None:
             logger.warning("Last-Event-ID not sent: %r holds a control character", last_event_id)
-        logger.debug("connecting to %s (Last-Event-ID %r)", self.url, last_event_id)
-        return client.build_request(
-            self.method, self.url, headers=raw, timeout=self.timeout, **self._body
-        )
+        logger.debug("connecting to %s %s (Last-Event-ID %r)", method, self.url, last_event_id)
+        return client.build_request(method, self.url, headers=raw, timeout=self.timeout, **body)
 
     def _url(self, url: URL | str, params: Any) -> URL:
         # A URL's own query stays unless params are given (params=None would clear it).
@@ -269,15 +307,20 @@ class SourceCore:
     def on_response(self, response: Any) -> Verdict:
         """Take a response: open the stream, or say why not."""
         self.response = response
-        verdict = check_response(response, self.policy.statuses)
-        if verdict is Verdict.OPEN:
+        verdict = check_response(response, self.also_accept)
+        if verdict is Verdict.OPEN or verdict is Verdict.WHOLE:
             self._follow_redirect(response.url)
             self.ready_state = ReadyState.OPEN  # spec: C-200
             self._opened_at = time.monotonic()
+            self._opened_id = self._last_event_id
+            self.progressed = False
+            self._whole = verdict is Verdict.WHOLE
             # spec: C-FRESH -- a new stream for the parser; the ID and retry carry over.
             # With a comment hook, comments come back among the events, so that the
             # driver reports both in the order the server sent them.
-            if self._comments:
+            if self._whole:
+                self.parser = WholeBody(self._last_event_id, self.max_event_size)
+            elif self._comments:
                 self.parser = InlineCommentParser(
                     last_event_id=self._last_event_id,
                     max_event_size=self.max_event_size,
@@ -289,7 +332,8 @@ class SourceCore:
                 )
             logger.info("stream open: %s %s", response.status_code, response.url)
             self.hooks.on_open(self.source, response)
-        elif verdict is Verdict.END:
+            return Verdict.OPEN
+        if verdict is Verdict.END:
             logger.info("server answered 204: the stream is over")
             self.close()
         return verdict
@@ -307,61 +351,101 @@ class SourceCore:
         if final != self.url:
             logger.info("redirected to %s; reconnections go to %s", final, self.url)
 
+    def progress(self, items: list[Any]) -> None:
+        """Take the items one read of the open stream gave: whether an event was among
+        them (a comment alone is no progress). The drivers ask only until it was."""
+        self.progressed = not self._comments or any(
+            isinstance(item, ServerSentEvent) for item in items
+        )
+
     def comment(self, text: str) -> None:
         """Report a comment line, in its place among the events (beyond spec)."""
         self.hooks.on_comment(self.source, text)
 
+    def final_items(self) -> list[ServerSentEvent]:
+        """What the end of the open body completes: for a stream, nothing (spec: D-EOF);
+        for a response of ``also_accept``, its whole body as one event, once."""
+        if self._whole and self.parser is not None:
+            return self.parser.close()
+        return []
+
     def on_failure(self, error: Exception, response: Any = None) -> float:
         """Take a failed attempt or an ended stream; return the seconds to wait before
-        the next attempt (spec: C-REESTABLISH). A stream that ends here leaves the
-        source closed, and the driver's loop ends with it.
+        the next attempt (spec: C-REESTABLISH, C-DELAY). A stream that ends here leaves
+        the source closed, and the driver's loop ends with it.
+
+        A connection that opened and then made progress (an event, or a moved last
+        event ID: a priming ``id:`` block), or stayed open ``reset_after`` seconds,
+        worked: its end is no failure (see ``_backoff``).
 
         Raises:
             The error itself when nothing reconnects after it (a clean end just ends
-            the stream), or ReconnectError when the policy's limits ran out.
+            the stream), ReconnectError when the policy's limits ran out, or
+            UnrecoverableError when no retry can mend it.
         """
+        now = time.monotonic()
+        opened_at, self._opened_at = self._opened_at, None
+        worked = opened_at is not None and (
+            self.progressed
+            or self.last_event_id != self._opened_id
+            or now - opened_at >= self.policy.reset_after
+        )
         self._fold_parser()
         if self.closed:
             return 0.0
         self.ready_state = ReadyState.CONNECTING
-        clean = isinstance(error, StreamEnded) and error.clean
-        opened_at, self._opened_at = self._opened_at, None
-        backoff = self.backoff
-        if backoff is None:
-            backoff = self.backoff = Backoff.build(self.policy, base=lambda: self.reconnection_time)
-        if opened_at is not None and time.monotonic() - opened_at >= self.policy.reset_after:
-            backoff.reset()  # the connection was healthy: this failure is the first
-        if clean:
-            logger.info("the server ended the stream")
-        else:
-            logger.info("connection lost: %r", error)
-        after = self.policy.after
-        reconnects = after == "always" or (after == "errors" and not clean)
-        if isinstance(error, ResponseError):
-            reconnects = reconnects and error.status_code in self.policy.statuses
-        at_least = 0.0 if response is None else retry_after(response)
-        delay = backoff.next_delay(error, at_least=at_least)
-        answer = self.hooks.on_error(
-            self.source, Failure(error, backoff.failures, delay if reconnects else None)
-        )
-        if answer is None:
-            if not reconnects:
-                answer = STOP
-            elif delay is None:
-                self.close()
-                raise backoff.gave_up(error) from error
-            else:
-                answer = delay
-        if isinstance(answer, Stop):
+        if self._whole:  # a whole answer was the stream: nothing to reconnect to
             self.close()
-            if clean:
-                return 0.0
-            raise error
-        if not answer >= 0:
-            raise ValueError(f"on_error must return seconds >= 0, None or STOP, got {answer!r}")
-        logger.info("reconnecting in %.3f s (failure %d)", answer, backoff.failures)
-        self.hooks.on_retry(self.source, answer)
-        return float(answer)
+            return 0.0
+        attempt = Attempt(
+            error,
+            self._kind(error),
+            worked,
+            0.0 if response is None else retry_after(response),
+        )
+        proposal = propose(
+            self.policy, self.run, attempt, reconnection_time=self.reconnection_time, now=now
+        )
+        answer = self.hooks.on_error(self.source, Failure(error, proposal.attempt, proposal.delay))
+        action = resolve(proposal, attempt, answer)
+        self.run = waited(proposal, action)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("%s", self._tell(attempt, opened_at is not None, proposal.attempt, action))
+        if isinstance(action, Wait):
+            self.hooks.on_retry(self.source, action.seconds)
+            return action.seconds
+        self.close()
+        if isinstance(action, End):
+            return 0.0
+        raise action.error
+
+    def _kind(self, error: Exception) -> Kind:
+        if isinstance(error, StreamEnded):
+            return "ended" if error.clean else "broken"
+        if isinstance(error, ResponseError):
+            return "refused"
+        if isinstance(error, self.stack.retryable) and certificate_error(error) is None:
+            return "broken"
+        return "futile"
+
+    def _tell(self, attempt: Attempt, opened: bool, failures: int, action: Action) -> str:
+        # One log line per failure: what happened, and what comes of it.
+        if attempt.kind == "ended":
+            last_event_id = self.last_event_id
+            what = "the server ended the stream"
+            if last_event_id:
+                what += f" after id {last_event_id!r}"
+        else:
+            what = f"{'connection lost' if opened else 'could not connect'}: {attempt.error!r}"
+        if isinstance(action, Wait):
+            again = f"reconnecting in {action.seconds:.3f} s"
+            if failures:
+                again += f" (failure {failures} in a row)"
+        elif isinstance(action, End):
+            again = "not reconnecting"
+        else:
+            again = "giving up" if failures else "not reconnecting"
+        return f"{what}; {again}"
 
     def close(self) -> bool:
         """Mark the source closed (spec: C-CLOSE); return whether it was open before.
@@ -385,6 +469,34 @@ class SourceCore:
                 self._reconnection_time = self.parser.reconnection_time
             self.parser.close()
             self.parser = None
+
+
+class WholeBody(EventStreamParser):
+    """A response of ``also_accept`` (a JSON answer where a stream was asked for): its
+    body, read whole within ``max_event_size``, is one ``message`` event at its end."""
+
+    __slots__ = ("_body", "_ended")
+
+    def __init__(self, last_event_id: str, max_event_size: int | None) -> None:
+        super().__init__(last_event_id=last_event_id, max_event_size=max_event_size)
+        self._body = bytearray()
+        self._ended = False
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
+        """Keep the body's bytes; nothing is complete before its end."""
+        self._body += data
+        if len(self._body) > self._limit:
+            self._ended = True
+            self._too_large()
+        return []
+
+    def close(self) -> list[ServerSentEvent]:
+        """The whole body as one event, the first time; then nothing."""
+        if self._ended:
+            return []
+        self._ended = True
+        text = bytes(self._body).decode("utf-8", "replace")
+        return [ServerSentEvent(data=text, id=self.last_event_id)]
 
 
 _ClientT = TypeVar("_ClientT")
@@ -413,7 +525,15 @@ class BaseEventSource(Generic[_ClientT, _ResponseT]):
         last_event_id: The last event ID to resume from; sent on the first request too.
         reconnect: A :class:`ReconnectPolicy`: when to reconnect, and how long to wait.
             ``True`` is the default policy, ``False`` never reconnects; ``None`` (the
-            default) reconnects for GET only.
+            default) reconnects when reconnections are GETs (``method``, or ``resume``'s).
+        resume: How every attempt after the first is made, when it differs from the
+            first: a :class:`Resume`, or a function called with the source before each
+            such attempt (async too on :class:`AsyncEventSource`) that returns one
+            (``None``: as the first). A POST stream resumed by a GET, say.
+        also_accept: Media types accepted besides ``text/event-stream`` (and added to
+            ``Accept``): such a 200 response's whole body (at most ``max_event_size``)
+            is one ``message`` event, and then the stream ends. MCP servers answer
+            ``application/json`` or a stream.
         timeout: :class:`Timeouts` for connecting and for an idle stream.
         max_event_size: The most characters one event or line may hold (``None``: no
             limit); crossing it raises :class:`EventTooLarge`.
@@ -446,6 +566,8 @@ class BaseEventSource(Generic[_ClientT, _ResponseT]):
         json: Any = None,
         last_event_id: str = "",
         reconnect: ReconnectPolicy | bool | None = None,
+        resume: ResumeArg = None,
+        also_accept: Collection[str] = (),
         timeout: Timeouts = Timeouts(),  # noqa: B008 -- frozen, so one default is fine
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         hooks: Hooks | None = None,
@@ -461,6 +583,8 @@ class BaseEventSource(Generic[_ClientT, _ResponseT]):
             body={"content": content, "data": data, "json": json},
             last_event_id=last_event_id,
             reconnect=reconnect,
+            resume=resume,
+            also_accept=also_accept,
             timeout=timeout,
             max_event_size=max_event_size,
             hooks=hooks,
@@ -505,10 +629,15 @@ class BaseEventSource(Generic[_ClientT, _ResponseT]):
         return self._core.policy
 
 
-#: What a browser trims from the edges of a Last-Event-ID value (Fetch's header
-#: normalisation as Chromium applies it): tab, space, VT and FF.
+# spec: C-LASTID -- our choice, grounded in HTTP rather than in a browser. RFC 9110's
+# field-value grammar holds no C0 control but tab, and no DEL, and h11 refuses to send
+# them (so would the stream's every reconnection). Chromium trims only tab and space
+# at the edges and sends VT, FF, other controls and DEL as they are. We trim VT and FF
+# at the edges too, since they are whitespace around an ID, and withhold a value that
+# still holds a control: the server then starts afresh, and the stream goes on.
+#: What is trimmed from the edges of a Last-Event-ID value: tab, space, VT and FF.
 _EDGE_SPACE: Final = "\t \x0b\x0c"
-#: Characters no HTTP/1.1 header value may hold once its edges are trimmed: the C0
+#: Characters no header value may hold once its edges are trimmed (RFC 9110): the C0
 #: controls but tab, and DEL. (A server's id never holds CR or LF: they end its line.)
 _UNSENDABLE: Final = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -516,9 +645,9 @@ _UNSENDABLE: Final = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 def last_event_id_header(last_event_id: str) -> bytes | None:
     """The ``Last-Event-ID`` header value for an ID (spec: C-LASTID).
 
-    The ID itself stays verbatim; on the wire its edges lose tab, space, VT and FF, as
-    in Chromium, and the rest is UTF-8. ``b""`` means there is nothing to send; ``None``
-    that the ID holds a control character no header may carry, so none is sent.
+    The ID itself stays verbatim; on the wire its edges lose tab, space, VT and FF, and
+    the rest is UTF-8. ``b""`` means there is nothing to send; ``None`` that the ID
+    holds a control character no header may carry (RFC 9110), so none is sent.
 
     Example:
         >>> last_event_id_header(" 5\t"), last_event_id_header("a\x0bb")
@@ -528,10 +657,23 @@ def last_event_id_header(last_event_id: str) -> bytes | None:
     return None if _UNSENDABLE.search(value) else value.encode("utf-8")
 
 
-#: The body of a request that has none; and the hooks of a source given none. Shared by
-#: every such source, since thousands may live in one process (neither holds state).
+#: The body of a request that has none, the hooks of a source given none, and the
+#: history of a source that never failed. Shared by every such source, since thousands
+#: may live in one process (none holds state).
 _NO_BODY: Final[Mapping[str, Any]] = types.MappingProxyType({})
 _NO_HOOKS: Final = Hooks()
+_NO_FAILURES: Final = Run()
+
+
+def _check_size(size: object) -> None:
+    # At construction, not at the first response: a mistake is told before any request.
+    if size is not None and (not isinstance(size, int) or size < 1):
+        raise ValueError(f"max_event_size must be positive or None, got {size!r}")
+
+
+def _body(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    # The body arguments that were given: most streams send none.
+    return {name: value for name, value in body.items() if value is not None} or _NO_BODY
 
 
 @functools.lru_cache(maxsize=32)

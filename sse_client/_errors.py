@@ -8,7 +8,10 @@
     │                         carries .response; the standard does not reconnect
     ├── ReconnectError        reconnection gave up (attempts or time ran out);
     │                         __cause__ is the last underlying failure
-    └── EventTooLarge         one event (or one line) exceeded max_event_size
+    ├── UnrecoverableError    a failure no retry can mend (a certificate that does
+    │                         not verify, an unsupported URL); __cause__ is the reason
+    ├── EventTooLarge         one event (or one line) exceeded max_event_size
+    └── StreamEnded           the body ended: given to Hooks.on_error, never raised
 
     RuntimeError              misuse: iterating a closed source, feeding a closed parser
 
@@ -21,7 +24,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-__all__ = ["EventTooLarge", "ReconnectError", "ResponseError", "SSEError"]
+__all__ = [
+    "EventTooLarge",
+    "ReconnectError",
+    "ResponseError",
+    "SSEError",
+    "StreamEnded",
+    "UnrecoverableError",
+]
 
 #: How many bytes of a rejected response's body an error keeps for its message.
 BODY_PREVIEW_SIZE = 512
@@ -104,6 +114,24 @@ class ReconnectError(SSEError):
         self.attempts = attempts
 
 
+class UnrecoverableError(SSEError):
+    """A failure that no retry can mend: something on the client's side must change.
+
+    A certificate that does not verify (anywhere in the failure's chain of causes), a
+    URL the HTTP stack cannot fetch (an unsupported scheme, an invalid URL from a URL
+    function), a redirect loop, a request the stack refuses to send. The source ends
+    at once rather than retry for ever; :meth:`Hooks.on_error` may still ask for a
+    retry. ``__cause__`` is the reason: the certificate error itself, or the stack's
+    error.
+
+    Example:
+        >>> try:
+        ...     ...  # for event in EventSource("https://self-signed.example/"): ...
+        ... except UnrecoverableError as exc:
+        ...     print("fix the client's side:", exc.__cause__)
+    """
+
+
 class EventTooLarge(SSEError):
     """One event's data, or one line, grew past ``max_event_size`` characters.
 
@@ -122,3 +150,24 @@ class EventTooLarge(SSEError):
     def __init__(self, message: str = "", *, limit: int) -> None:
         super().__init__(message or f"an event or line exceeded max_event_size={limit}")
         self.limit = limit
+
+
+class StreamEnded(SSEError):
+    """The response body ended. Given to :meth:`Hooks.on_error`, never raised.
+
+    ``clean`` tells a body that ended properly (the chunked terminator, the whole
+    Content-Length, the end of a body delimited by the connection's close) from one
+    that :meth:`EventSource.reconnect` cut. A broken body (an incomplete one, a reset,
+    the idle timeout) is the HTTP stack's own network error instead.
+
+    Attributes:
+        clean: Whether the server ended the body properly.
+
+    Example:
+        >>> StreamEnded().clean
+        True
+    """
+
+    def __init__(self, message: str = "the server ended the stream", *, clean: bool = True):
+        super().__init__(message)
+        self.clean = clean

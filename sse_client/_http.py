@@ -49,8 +49,9 @@ class Stack:
             what the stack's client takes.
         retryable: The errors that reestablish a connection (spec: C-REESTABLISH): the
             network, timeouts (the idle timeout among them) and a broken HTTP exchange,
-            such as an incomplete chunked body. Anything else (a bad URL, too many
-            redirects) is raised.
+            such as an incomplete chunked body.
+        errors: All the stack's own errors. Those not retryable (a bad URL, too many
+            redirects), like a certificate that does not verify, no retry can mend.
         blocking: Whether the stack has blocking clients too (aiohttp has none).
         adapter: What gives the user's async client the httpx2 calls a source makes,
             for a stack that lacks them (aiohttp).
@@ -58,6 +59,7 @@ class Stack:
 
     module: Any
     retryable: tuple[type[Exception], ...]
+    errors: tuple[type[Exception], ...]
     blocking: bool = True
     adapter: Callable[[Any], Any] | None = None
 
@@ -76,6 +78,7 @@ class Stack:
                 module.RemoteProtocolError,
                 module.ProxyError,
             ),
+            errors=(module.HTTPError, module.InvalidURL),
         )
 
 
@@ -123,7 +126,9 @@ def _load(name: str) -> Stack:
     if name == "aiohttp":
         from . import _aiohttp
 
-        return Stack(_aiohttp, _aiohttp.RETRYABLE, blocking=False, adapter=_aiohttp.Session)
+        return Stack(
+            _aiohttp, _aiohttp.RETRYABLE, _aiohttp.ERRORS, blocking=False, adapter=_aiohttp.Session
+        )
     return Stack.of_module(sys.modules[name])
 
 

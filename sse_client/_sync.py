@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._core import BaseEventSource, StreamEnded, Verdict, check_response, response_error
-from ._errors import BODY_PREVIEW_SIZE
+from ._core import BaseEventSource, Verdict, check_response, response_error
+from ._errors import BODY_PREVIEW_SIZE, StreamEnded
 from ._models import ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
 
@@ -133,14 +133,13 @@ class EventSource(BaseEventSource["Client", "Response"]):
             self._release()
 
     def _connect(self) -> None:
-        values = [_resolve(value) for value in self._core.per_attempt()]
-        request = self._core.build_request(self._client, *values)
-        request.extensions["trace"] = self._trace
         self._stream = None
         self._cut = False
         try:
+            request = self._request()
+            request.extensions["trace"] = self._trace
             response = self._client.send(request, stream=True, follow_redirects=True)
-        except self._core.stack.retryable as exc:
+        except self._core.stack.errors as exc:
             self._sleep(self._core.on_failure(exc))
             return
         self._stream = response.extensions.get("network_stream")
@@ -153,6 +152,16 @@ class EventSource(BaseEventSource["Client", "Response"]):
         if verdict is not Verdict.END:
             self._sleep(self._core.on_failure(response_error(response, preview), response))
 
+    def _request(self) -> Any:
+        # The core describes the request, asking for each per-attempt setting in turn.
+        flow = self._core.attempt(self._client)
+        try:
+            setting = next(flow)
+            while True:
+                setting = flow.send(_resolve(setting))
+        except StopIteration as built:
+            return built.value
+
     def _read(self) -> bool:
         assert self._chunks is not None
         assert self._core.parser is not None
@@ -161,19 +170,30 @@ class EventSource(BaseEventSource["Client", "Response"]):
                 raise StopIteration
             chunk = next(self._chunks)
         except StopIteration:
+            if not self._cut and self._final():
+                return True
             self._lose_stream(
                 StreamEnded("reconnect() dropped the stream", clean=False)
                 if self._cut
                 else StreamEnded()
             )
-        except self._core.stack.retryable as exc:
+        except self._core.stack.errors as exc:
             self._lose_stream(exc)
         else:
             items = self._core.parser.feed(chunk)
             if items:
                 self._items = iter(items)
+                if not self._core.progressed:
+                    self._core.progress(items)
                 return True
         return False
+
+    def _final(self) -> bool:
+        # What the body's end completes (an answer of also_accept, whole), given once.
+        items = self._core.final_items()
+        if items:
+            self._items = iter(items)
+        return bool(items)
 
     def _lose_stream(self, error: Exception) -> None:
         self._close_response()
@@ -215,9 +235,9 @@ class EventSource(BaseEventSource["Client", "Response"]):
                 self._client.close()
 
 
-def _resolve(value: Any) -> Any:
-    # A per-attempt setting: call a function, once per attempt.
-    result = value() if callable(value) else value
+def _resolve(function: Callable[[], Any]) -> Any:
+    # A per-attempt setting given as a function: called once per attempt.
+    result = function()
     if inspect.isawaitable(result):
         if inspect.iscoroutine(result):
             result.close()  # never awaited: say so here, not in a warning at exit

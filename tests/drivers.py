@@ -32,7 +32,7 @@ from sse_client import (
 
 #: Reconnect at once, and count every connection as healthy: tests that drop
 #: connections on purpose do not wait for the backoff.
-FAST = ReconnectPolicy(delay=0.001, reset_after=0)
+FAST = ReconnectPolicy(reconnection_time=0.001, reset_after=0)
 
 
 @dataclass

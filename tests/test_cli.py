@@ -7,6 +7,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -55,7 +56,10 @@ def test_prints_one_readable_line_per_event(sse_server: SSEServer, capsys: Captu
     status = main([sse_server.url + "/s", "--reconnection-time", "0"])
     assert status == 0
     # The id is sticky (spec: D-ID) until an empty id: field resets it.
-    assert capsys.readouterr() == ("greet #1: hello\nmessage #1: two\\nlines\nmessage: \n", "")
+    assert capsys.readouterr() == (
+        "greet #1: hello\nmessage #1: two\\nlines\nmessage: \n",
+        "* the server ended the stream (--follow resumes)\n",
+    )
 
 
 def test_json_lines_are_exact(sse_server: SSEServer, capsys: Capture) -> None:
@@ -159,7 +163,7 @@ def test_verbose_tells_the_lifecycle_and_comments_are_printed(
     assert out == ": ping\nmessage #1: a\n"
     lines = err.splitlines()
     assert lines[0] == f"* connected: 200 OK {sse_server.url}/s"
-    assert lines[1] == "* the server ended the stream"
+    assert lines[1] == "* the server ended the stream after id '1'"
     assert lines[2].startswith("* reconnecting in 0.01 s")
     assert lines[2].endswith(" with Last-Event-ID '1'")
     assert lines[3] == "* closed: the server answered 204, the stream is over"
@@ -187,7 +191,7 @@ def test_error_status_is_one_line_and_status_1(sse_server: SSEServer, capsys: Ca
     out, err = capsys.readouterr()
     assert (status, out) == (1, "")
     message = "expected status 200, got 403 Forbidden; body: 'no token\\nsee the docs'"
-    assert err.splitlines() == [f"* connection failed: {message}", "* closed", f"error: {message}"]
+    assert err.splitlines() == [f"* could not connect: {message}", "* closed", f"error: {message}"]
 
 
 def test_wrong_content_type_is_status_1(sse_server: SSEServer, capsys: Capture) -> None:
@@ -213,9 +217,10 @@ def test_giving_up_reconnecting_is_status_1(capsys: Capture) -> None:
     status = main([refused_url(), "--max-attempts", "2", "--reconnection-time", "0.01", "-v"])
     lines = capsys.readouterr().err.splitlines()
     assert status == 1
-    assert lines[0].startswith("* connection failed: ConnectError: ")
-    assert lines[1].startswith("* reconnecting in 0.0")
-    assert lines[2].startswith("* connection failed: ConnectError: ")
+    assert lines[0].startswith("* could not connect: ConnectError: ")
+    # A failure waits at least min_backoff (0.1 s), plus up to 25 % jitter.
+    assert re.fullmatch(r"\* reconnecting in 0\.1[0-3] s", lines[1])
+    assert lines[2].startswith("* could not connect: ConnectError: ")
     assert lines[3] == "* closed"
     assert lines[4].startswith("error: gave up reconnecting after 2 failed attempts: ConnectError")
     assert len(lines) == 5
@@ -537,8 +542,7 @@ def test_an_unknown_certificate_fails_with_a_hint(tls_url: str, capsys: Capture)
     status = main([tls_url, "--no-reconnect"])
     out, err = capsys.readouterr()
     assert (status, out) == (1, "")
-    assert err.startswith("error: ConnectError: ")
-    assert "CERTIFICATE_VERIFY_FAILED" in err
+    assert err.startswith("error: SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] ")
     assert err.endswith("(trust its CA with --cacert FILE, or skip the check with --insecure)\n")
     assert len(err.splitlines()) == 1
 
@@ -760,8 +764,12 @@ def test_a_clean_end_ends_the_command_with_status_0(sse_server: SSEServer, capsy
     sse_server.route("/s", Stream(event("a", id="1"), event("b", id="2"), chunked=True))
     assert main([sse_server.url + "/s"]) == 0
     out, err = capsys.readouterr()
-    assert (out, err) == ("message #1: a\nmessage #2: b\n", "")
+    assert out == "message #1: a\nmessage #2: b\n"
+    # Said even without -v: a server that restarts gracefully ends its streams so.
+    assert err == "* the server ended the stream after id '2' (--follow resumes)\n"
     assert len(sse_server.requests) == 1
+    assert main([sse_server.url + "/s", "-q"]) == 0
+    assert capsys.readouterr() == ("message #1: a\nmessage #2: b\n", "")
 
 
 def test_an_error_reconnects_with_one_line_then_a_clean_end_stops(
@@ -776,9 +784,10 @@ def test_an_error_reconnects_with_one_line_then_a_clean_end_stops(
     assert main([sse_server.url + "/s"]) == 0
     out, err = capsys.readouterr()
     assert out == "message #1: a\nmessage #2: b\n"
-    (line,) = err.splitlines()
+    line, end = err.splitlines()
     assert line.startswith("* connection lost: RemoteProtocolError: ")
     assert line.endswith("; reconnecting in 0.01 s with Last-Event-ID '1'")
+    assert end == "* the server ended the stream after id '2' (--follow resumes)"
     assert [r.last_event_id for r in sse_server.requests] == [None, "1"]
 
 
@@ -806,6 +815,7 @@ def test_follow_reconnects_after_clean_ends_until_204(
     out, err = capsys.readouterr()
     assert out == "message #1: a\nmessage #2: b\n"
     assert [line.partition(";")[0] for line in err.splitlines()] == [
-        "* the server ended the stream"
-    ] * 2
+        "* the server ended the stream after id '1'",
+        "* the server ended the stream after id '2'",
+    ]
     assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]

@@ -33,7 +33,9 @@ from sse_client.testing import Reply, SSEServer, Stream, event
 def test_the_default_client_is_httpx2(sse_server: SSEServer) -> None:
     """Without a client, a source makes an httpx2 one; its URL and response are httpx2's."""
     sse_server.route("/s", Stream(event("a", id="1")), Reply(204))
-    with EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.001)) as source:
+    with EventSource(
+        sse_server.url + "/s", reconnect=ReconnectPolicy(reconnection_time=0.001)
+    ) as source:
         assert [e.data for e in source] == ["a"]
         assert isinstance(source.url, httpx2.URL)
         assert isinstance(source.response, httpx2.Response)
@@ -47,7 +49,9 @@ def test_a_users_client_of_either_stack_is_used(sse_server: SSEServer, stack: st
     with (
         http.Client(headers={"X-Stack": stack}) as client,
         EventSource(
-            httpx2.URL(sse_server.url + "/s"), client=client, reconnect=ReconnectPolicy(delay=0.001)
+            httpx2.URL(sse_server.url + "/s"),
+            client=client,
+            reconnect=ReconnectPolicy(reconnection_time=0.001),
         ) as source,
     ):
         assert [e.data for e in source] == ["a"]
@@ -64,7 +68,7 @@ async def test_a_users_async_client_of_either_stack_is_used(
     async with (
         http.AsyncClient() as client,
         AsyncEventSource(
-            sse_server.url + "/s", client=client, reconnect=ReconnectPolicy(delay=0.001)
+            sse_server.url + "/s", client=client, reconnect=ReconnectPolicy(reconnection_time=0.001)
         ) as source,
     ):
         assert [e.data async for e in source] == ["a"]
@@ -220,6 +224,6 @@ async def test_the_default_async_client_works_on_both_backends(sse_server: SSESe
     sse_server.route("/s", Stream(event("a", id="1")), Reply(204))
     with anyio.fail_after(10):
         async with AsyncEventSource(
-            sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.001)
+            sse_server.url + "/s", reconnect=ReconnectPolicy(reconnection_time=0.001)
         ) as source:
             assert [e.data async for e in source] == ["a"]

@@ -72,7 +72,7 @@ async def test_post_with_json_headers_and_last_event_id(
         method="POST",
         json={"prompt": "hi"},
         headers=lambda: {"Authorization": b"Bearer t", "X-Note": "caf\u00e9".encode()},
-        reconnect=ReconnectPolicy(delay=0.001),
+        reconnect=ReconnectPolicy(reconnection_time=0.001),
     ) as source:
         got = [e.data async for e in source]
     assert got == ["a", "b"]
@@ -165,7 +165,7 @@ async def test_reconnect_from_another_task_resumes(
         "/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204)
     )
     async with AsyncEventSource(
-        sse_server.url + "/s", client=session, reconnect=ReconnectPolicy(delay=0.001)
+        sse_server.url + "/s", client=session, reconnect=ReconnectPolicy(reconnection_time=0.001)
     ) as source:
         got = await consume_while(source, source.reconnect)
     assert got == ["a", "b"]

@@ -45,7 +45,9 @@ def test_every_event_once_in_order_across_random_drops(
     """Hundreds of random cuts lose, duplicate and reorder nothing."""
     expected, respond = chaos_endpoint(seed=1234)
     sse_server.route("/chaos", respond)
-    outcome = drive(sse_server.url + "/chaos", reconnect=ReconnectPolicy(delay=0, max_delay=0))
+    outcome = drive(
+        sse_server.url + "/chaos", reconnect=ReconnectPolicy(reconnection_time=0, max_delay=0)
+    )
     assert [e.data for e in outcome.events] == expected
     assert [e.id for e in outcome.events] == [str(n) for n in range(1, TOTAL + 1)]
     assert {e.event for e in outcome.events} == {"tick"}

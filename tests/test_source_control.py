@@ -18,6 +18,7 @@ from sse_client import (
     EventSource,
     Failure,
     ReadyState,
+    ReconnectError,
     ReconnectPolicy,
     ResponseError,
     Stop,
@@ -34,7 +35,7 @@ from sse_client.testing import (
     resumable_counter,
 )
 
-from .drivers import FAST, Driver, Recorder
+from .drivers import FAST, CommentRecorder, Driver, Recorder
 
 # -- A clean end is not an error -----------------------------------------------------------
 
@@ -231,14 +232,17 @@ class Decide(Recorder):
 
 def test_on_error_picks_the_delay(sse_server: SSEServer, drive: Driver) -> None:
     """A number from on_error is the wait, whatever the policy says; the hook sees the
-    failure (with the policy's proposal) and the source."""
+    failure (with the policy's proposal) and the source. Streams that delivered events
+    are no failed attempts: attempt 0 each time."""
     sse_server.route("/s", Stream(event("a", id="1")), Stream(event("b", id="2")), Reply(204))
     hooks = Decide(0.005)
-    outcome = drive(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=30.0), hooks=hooks)
+    outcome = drive(
+        sse_server.url + "/s", reconnect=ReconnectPolicy(reconnection_time=30.0), hooks=hooks
+    )
     assert [e.data for e in outcome.events] == ["a", "b"]
     assert outcome.delays == [0.005, 0.005]
-    assert [f.attempt for f in hooks.failures] == [1, 2]
-    assert hooks.failures[0].delay == 30.0  # what the policy proposed: 30 s, at its cap
+    assert [f.attempt for f in hooks.failures] == [0, 0]
+    assert hooks.failures[0].delay == 30.0  # what the policy proposed: the reconnection time
     assert hooks.sources == ["1", "2"]
 
 
@@ -289,20 +293,37 @@ def test_on_open_may_reject_a_response(sse_server: SSEServer, drive: Driver) -> 
     sse_server.wait_until_idle(timeout=5)
 
 
-# -- The backoff resets only after a healthy connection ------------------------------------
+# -- A connection that worked is no failure; one that dies young backs off ---------------
 
 
-def test_backoff_grows_while_connections_keep_dying_young(
+def test_connections_that_deliver_are_polled_at_the_reconnection_time(
     sse_server: SSEServer, drive: Driver
 ) -> None:
-    """A server that sends one event and drops is not hammered at the base delay."""
+    """spec: C-DELAY -- a server that sends one event and drops, again and again, is
+    reconnected to after exactly the reconnection time: no doubling, no jitter."""
     sse_server.route("/s", resumable_counter(5, per_connection=1))
-    policy = ReconnectPolicy(delay=0.01, jitter=0, min_backoff=0.01)
-    outcome = drive(sse_server.url + "/s", reconnect=policy)
+    outcome = drive(sse_server.url + "/s", reconnect=ReconnectPolicy(reconnection_time=0.01))
     assert len(outcome.events) == 5
-    assert outcome.delays == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.16])
+    assert outcome.delays == [0.01] * 5
+
+
+@pytest.mark.parametrize("recorder", [Recorder, CommentRecorder], ids=["plain", "comment-hook"])
+def test_backoff_grows_while_connections_die_before_any_event(
+    sse_server: SSEServer, drive: Driver, recorder: type[Recorder]
+) -> None:
+    """A server that accepts, sends a comment and ends is not hammered: failures in a row
+    double the wait, and max_attempts gives up; a comment is no progress, whether a hook
+    reads comments or not. With reset_after=0 an open connection counts as healthy."""
+    sse_server.route("/s", Stream(b": hello\n\n"))
+    policy = ReconnectPolicy(reconnection_time=0.01, jitter=0, min_backoff=0.01, max_attempts=5)
+    hooks = recorder()
+    with pytest.raises(ReconnectError):
+        drive(sse_server.url + "/s", reconnect=policy, hooks=hooks)
+    assert hooks.delays == pytest.approx([0.01, 0.02, 0.04, 0.08])
+    assert len(sse_server.requests) == 5
+    sse_server.route("/s", Stream(b": hello\n\n"), Stream(b": hello\n\n"), Reply(204))
     outcome = drive(sse_server.url + "/s", reconnect=policy.replace(reset_after=0))
-    assert outcome.delays == pytest.approx([0.01] * 5)
+    assert outcome.delays == pytest.approx([0.01, 0.01])
 
 
 def test_hooks_run_in_the_iterating_thread(sse_server: SSEServer) -> None:
@@ -375,5 +396,7 @@ def test_clean_ends_and_errors_are_told_apart_in_the_log(
     ):
         assert [e.data for e in source] == ["a", "b"]
     messages = [record.getMessage() for record in caplog.records]
-    assert any(m.startswith("connection lost: RemoteProtocolError") for m in messages)
-    assert "the server ended the stream" in messages
+    lost = [m for m in messages if m.startswith("connection lost: RemoteProtocolError")]
+    assert len(lost) == 1
+    assert lost[0].endswith("; reconnecting in 0.001 s")
+    assert "the server ended the stream after id '2'; not reconnecting" in messages

@@ -9,7 +9,13 @@ from typing import Any
 import httpx2
 import pytest
 
-from sse_client import DEFAULT_RETRY_STATUSES, EventSource, ReconnectPolicy, Timeouts
+from sse_client import (
+    DEFAULT_RETRY_STATUSES,
+    AsyncEventSource,
+    EventSource,
+    ReconnectPolicy,
+    Timeouts,
+)
 from sse_client._core import Verdict, check_response, response_error, retry_after
 
 
@@ -43,11 +49,18 @@ def test_check_response(status: int, content_type: str | None, verdict: Verdict)
     assert check_response(response(status, content_type)) is verdict
 
 
-def test_retry_statuses_only_when_asked() -> None:
-    """503 fails unless it is among the statuses to retry."""
+def test_a_status_fails_whether_or_not_it_is_retried() -> None:
+    """503 fails the response; whether to retry it is the policy's decision."""
     assert check_response(response(503)) is Verdict.FAIL
-    assert check_response(response(503), DEFAULT_RETRY_STATUSES) is Verdict.RETRY
     assert {429, 502, 503, 504} == DEFAULT_RETRY_STATUSES
+
+
+def test_also_accepted_types_are_read_whole() -> None:
+    """A 200 of a type in also_accept is one whole answer; anything else still fails."""
+    json = response(200, "Application/JSON; charset=utf-8")
+    assert check_response(json, {"application/json"}) is Verdict.WHOLE
+    assert check_response(json) is Verdict.FAIL
+    assert check_response(response(500, "application/json"), {"application/json"}) is Verdict.FAIL
 
 
 def test_retry_after_seconds_and_dates() -> None:
@@ -125,30 +138,59 @@ def test_last_event_id_with_line_breaks_or_nul_is_refused(value: str) -> None:
 @pytest.mark.parametrize(
     "options",
     [
-        {"delay": -1},
+        {"reconnection_time": -1},
+        {"reconnection_time": "3"},
         {"max_delay": -1},
+        {"max_delay": float("nan")},
         {"jitter": float("nan")},
         {"min_backoff": -0.1},
         {"reset_after": -1},
         {"multiplier": 0.5},
+        {"multiplier": float("inf")},
         {"after": "sometimes"},
+        {"max_attempts": -1},
+        {"max_attempts": 0},
+        {"max_attempts": 2.5},
+        {"max_attempts": True},
+        {"max_elapsed": -5.0},
+        {"max_elapsed": float("nan")},
     ],
 )
 def test_a_policy_that_makes_no_sense_is_refused(options: dict[str, Any]) -> None:
-    """A negative wait, a shrinking backoff or an unknown ending is a ValueError."""
+    """A negative or NaN wait, a shrinking backoff, fewer than one attempt or an unknown
+    ending is a ValueError that names the field, when the policy is made."""
     with pytest.raises(ValueError, match=next(iter(options))):
         ReconnectPolicy(**options)
+
+
+@pytest.mark.parametrize(
+    "options", [{"idle": -1}, {"connect": -1}, {"idle": float("nan")}, {"connect": float("nan")}]
+)
+def test_timeouts_that_make_no_sense_are_refused(options: dict[str, Any]) -> None:
+    """A negative or NaN timeout is a ValueError that names it."""
+    with pytest.raises(ValueError, match=next(iter(options))):
+        Timeouts(**options)
+
+
+@pytest.mark.parametrize("size", [0, -1, 1.5])
+def test_a_max_event_size_that_makes_no_sense_is_refused_before_any_request(size: Any) -> None:
+    """max_event_size must be positive (or None): told at construction, nothing sent."""
+    with pytest.raises(ValueError, match="max_event_size"):
+        EventSource("http://test/", max_event_size=size)
+    with pytest.raises(ValueError, match="max_event_size"):
+        AsyncEventSource("http://test/", max_event_size=size)
 
 
 def test_a_policy_is_frozen_and_derives_copies() -> None:
     """replace() gives a changed copy; True for retry_statuses means the usual four."""
     policy = ReconnectPolicy(retry_statuses=True)
-    assert policy.retry_statuses == policy.statuses == DEFAULT_RETRY_STATUSES
-    assert ReconnectPolicy(retry_statuses=[503]).statuses == {503}
-    changed = policy.replace(delay=0.5)
-    assert (changed.delay, policy.delay) == (0.5, 3.0)
+    assert policy.retry_statuses == DEFAULT_RETRY_STATUSES
+    assert ReconnectPolicy(retry_statuses=[503]).retry_statuses == {503}
+    assert isinstance(ReconnectPolicy(retry_statuses=[503]).retry_statuses, frozenset)
+    changed = policy.replace(reconnection_time=0.5)
+    assert (changed.reconnection_time, policy.reconnection_time) == (0.5, 3.0)
     with pytest.raises(AttributeError):
-        policy.delay = 1.0  # type: ignore[misc]
+        policy.reconnection_time = 1.0  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(

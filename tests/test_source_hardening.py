@@ -18,7 +18,6 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from tenacity import RetryCallState, Retrying
 
 from sse_client import (
     AsyncEventSource,
@@ -28,9 +27,11 @@ from sse_client import (
     ReconnectError,
     ReconnectPolicy,
     ServerSentEvent,
+    StreamEnded,
     Timeouts,
-    wait_reconnection_time,
+    UnrecoverableError,
 )
+from sse_client._backoff import Attempt, Run, Wait, decide
 from sse_client._core import last_event_id_header
 from sse_client.testing import Reply, SSEServer, Stall, Stream, event
 
@@ -245,20 +246,26 @@ async def test_a_second_task_iterating_gets_a_clear_error(sse_server: SSEServer)
 # -- A server that asks for no delay, then keeps failing -----------------------------------
 
 
-def _state(attempt: int) -> RetryCallState:
-    state = RetryCallState(retry_object=Retrying(), fn=None, args=(), kwargs={})
-    state.attempt_number = attempt
-    return state
+def _waits(reconnection_time: float, failures: int) -> list[float]:
+    # The waits after ``failures`` failed attempts in a row, without jitter.
+    waits, run = [], Run()
+    for _ in range(failures):
+        action, run = decide(
+            ReconnectPolicy(jitter=0),
+            run,
+            Attempt(StreamEnded(), "ended"),
+            reconnection_time=reconnection_time,
+            now=0.0,
+        )
+        assert isinstance(action, Wait)
+        waits.append(action.seconds)
+    return waits
 
 
 def test_a_zero_reconnection_time_still_backs_off() -> None:
-    """The first failure waits what the server asked; the next ones double from a floor."""
-    wait = wait_reconnection_time(lambda: 0.0, cap=30.0, jitter=0.0)
-    assert [wait(_state(n)) for n in range(1, 11)] == [
-        0.0, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0
-    ]  # fmt: skip
-    large = wait_reconnection_time(lambda: 5.0, cap=30.0, jitter=0.0)
-    assert [large(_state(n)) for n in range(1, 5)] == [5.0, 10.0, 20.0, 30.0]
+    """A server that asks for no delay and keeps failing: waits double from a floor."""
+    assert _waits(0.0, 10) == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0]
+    assert _waits(5.0, 4) == [5.0, 10.0, 20.0, 30.0]
 
 
 def test_retry_zero_and_a_drop_is_not_a_spin(sse_server: SSEServer, drive: Driver) -> None:
@@ -270,7 +277,7 @@ def test_retry_zero_and_a_drop_is_not_a_spin(sse_server: SSEServer, drive: Drive
     elapsed = time.monotonic() - started
     assert info.value.attempts == 4
     assert len(sse_server.requests) == 4
-    assert elapsed >= 0.6  # waits of 0, then at least 0.2 and 0.4 seconds
+    assert elapsed >= 0.7  # waits of at least 0.1, 0.2 and 0.4 seconds
 
 
 # -- close() from another thread, in every phase -------------------------------------------
@@ -312,7 +319,7 @@ def _redirect_loop(sse_server: SSEServer) -> str:
 
 ENDINGS = [
     pytest.param(_too_large, EventTooLarge, id="event-too-large"),
-    pytest.param(_redirect_loop, httpx2.TooManyRedirects, id="too-many-redirects"),
+    pytest.param(_redirect_loop, UnrecoverableError, id="too-many-redirects"),
 ]
 
 

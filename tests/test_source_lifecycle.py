@@ -102,7 +102,9 @@ def test_close_from_another_thread_ends_a_backoff_wait(sse_server: SSEServer) ->
     sse_server.route("/s", Stream(event("a", id="1")))
     first = threading.Event()
     got = []
-    with EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=30.0)) as source:
+    with EventSource(
+        sse_server.url + "/s", reconnect=ReconnectPolicy(reconnection_time=30.0)
+    ) as source:
         closer = soon_after(first, source.close)
         for item in source:
             got.append(item.data)
@@ -145,7 +147,9 @@ def test_reconnect_drops_the_connection_and_resumes(sse_server: SSEServer) -> No
     )
     first = threading.Event()
     got = []
-    with EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.001)) as source:
+    with EventSource(
+        sse_server.url + "/s", reconnect=ReconnectPolicy(reconnection_time=0.001)
+    ) as source:
         restarter = soon_after(first, source.reconnect)
         for item in source:
             got.append(item.data)
@@ -159,7 +163,7 @@ def test_reconnect_drops_the_connection_and_resumes(sse_server: SSEServer) -> No
 #: The idle timeout bounds a run that ignored reconnect(); its error would say so.
 IN_LOOP = (Stream(event("a", id="1"), Sleep(0.05), Stall()), Stream(event("b", id="2")), Reply(204))
 IN_LOOP_SETTINGS: dict[str, Any] = {
-    "reconnect": ReconnectPolicy(delay=0.001),
+    "reconnect": ReconnectPolicy(reconnection_time=0.001),
     "timeout": Timeouts(idle=PROMPT),
 }
 
@@ -215,7 +219,7 @@ def test_closed_source_cannot_be_reused(sse_server: SSEServer) -> None:
 def test_ready_state_is_connecting_then_open(sse_server: SSEServer) -> None:
     """spec: C-STATES -- CONNECTING at creation, OPEN while reading, CLOSED after."""
     sse_server.route("/s", Stream(event("a")), Reply(204))
-    source = EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.01))
+    source = EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(reconnection_time=0.01))
     initial, response = source.ready_state, source.response
     assert initial is ReadyState.CONNECTING
     assert response is None
@@ -242,7 +246,7 @@ async def test_aclose_from_another_task_ends_a_backoff_wait(sse_server: SSEServe
     """A 30-second wait before reconnecting ends at once on aclose()."""
     sse_server.route("/s", Stream(event("a", id="1")))
     async with AsyncEventSource(
-        sse_server.url + "/s", reconnect=ReconnectPolicy(delay=30.0)
+        sse_server.url + "/s", reconnect=ReconnectPolicy(reconnection_time=30.0)
     ) as source:
         got = await consume_while(source, source.aclose)
     assert got == ["a"]
@@ -270,7 +274,7 @@ async def test_async_reconnect_resumes(sse_server: SSEServer) -> None:
         "/s", Stream(event("a", id="1"), Stall()), Stream(event("b", id="2")), Reply(204)
     )
     async with AsyncEventSource(
-        sse_server.url + "/s", reconnect=ReconnectPolicy(delay=0.001)
+        sse_server.url + "/s", reconnect=ReconnectPolicy(reconnection_time=0.001)
     ) as source:
         got = await consume_while(source, source.reconnect)
     assert got == ["a", "b"]
@@ -305,7 +309,9 @@ def test_reconnection_time_follows_the_server_while_streaming(sse_server: SSESer
         "/s", Stream(event("a"), Sleep(0.3), event(None, retry=250), event("b")), Reply(204)
     )
     seen: list[float] = []
-    with EventSource(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=5.0)) as source:
+    with EventSource(
+        sse_server.url + "/s", reconnect=ReconnectPolicy(reconnection_time=5.0)
+    ) as source:
         seen.extend(source.reconnection_time for _ in source)
     assert seen == [5.0, 0.25]
 

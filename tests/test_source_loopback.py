@@ -18,6 +18,7 @@ from sse_client import (
     ServerSentEvent,
     StreamEnded,
     Timeouts,
+    UnrecoverableError,
 )
 from sse_client.testing import (
     Drop,
@@ -30,7 +31,7 @@ from sse_client.testing import (
     resumable_counter,
 )
 
-from .drivers import FAST, CommentRecorder, Driver
+from .drivers import FAST, CommentRecorder, Driver, Recorder
 
 
 def test_resumes_from_last_event_id_across_drops(sse_server: SSEServer, drive: Driver) -> None:
@@ -214,10 +215,15 @@ def test_redirect_is_followed_and_reconnections_go_to_its_target(
 
 
 def test_redirect_loop_is_bounded(sse_server: SSEServer, drive: Driver) -> None:
-    """A redirect loop ends in TooManyRedirects, not a hang."""
+    """A redirect loop ends in UnrecoverableError from the stack's TooManyRedirects, at
+    once: no hang, and no retry (hooks see it first)."""
     sse_server.route("/loop", Reply.redirect("/loop"))
-    with pytest.raises(drive.http.TooManyRedirects):
-        drive(sse_server.url + "/loop", reconnect=FAST)
+    hooks = Recorder()
+    with pytest.raises(UnrecoverableError) as info:
+        drive(sse_server.url + "/loop", reconnect=FAST, hooks=hooks)
+    assert isinstance(info.value.__cause__, drive.http.TooManyRedirects)
+    assert [type(error) for error in hooks.errors] == [drive.http.TooManyRedirects]
+    assert hooks.delays == []
 
 
 def test_idle_timeout_reestablishes_a_stalled_stream(sse_server: SSEServer, drive: Driver) -> None:
@@ -234,7 +240,7 @@ def test_idle_timeout_reestablishes_a_stalled_stream(sse_server: SSEServer, driv
 def test_server_retry_sets_the_delay(sse_server: SSEServer, drive: Driver) -> None:
     """spec: C-DELAY, F-RETRY -- the server's retry field is the base of the next wait."""
     sse_server.route("/s", Stream(event(None, retry=40), event("a", id="1")), Reply(204))
-    outcome = drive(sse_server.url + "/s", reconnect=ReconnectPolicy(delay=5.0))
+    outcome = drive(sse_server.url + "/s", reconnect=ReconnectPolicy(reconnection_time=5.0))
     assert 0.04 <= outcome.delays[0] <= 0.05  # 40 ms plus at most 25 % jitter
     assert outcome.reconnection_time == 0.04
 
@@ -338,7 +344,7 @@ def test_empty_200_body_keeps_reconnecting_until_the_limit(
     with pytest.raises(ReconnectError) as info:
         drive(
             sse_server.url + "/s",
-            reconnect=ReconnectPolicy(delay=0.001, min_backoff=0.001, max_attempts=4),
+            reconnect=ReconnectPolicy(reconnection_time=0.001, min_backoff=0.001, max_attempts=4),
         )
     assert isinstance(info.value.__cause__, StreamEnded)
     assert len(sse_server.requests) == 4

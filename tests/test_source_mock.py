@@ -32,7 +32,7 @@ from sse_client.testing import Drop, MockSSE, Reply, Stall, Stream, event
 from .drivers import Recorder
 
 URL = "http://test/stream"
-NOW = ReconnectPolicy(delay=0)
+NOW = ReconnectPolicy(reconnection_time=0)
 
 
 class Log(Hooks):

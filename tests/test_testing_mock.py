@@ -368,7 +368,7 @@ def test_event_source_reconnects_through_a_mock() -> None:
     )
     with (
         mock_client(handler) as client,
-        EventSource(URL, client=client, reconnect=ReconnectPolicy(delay=0)) as source,
+        EventSource(URL, client=client, reconnect=ReconnectPolicy(reconnection_time=0)) as source,
     ):
         assert [e.data for e in source] == ["a", "b"]
     assert [r.last_event_id for r in handler.requests] == [None, "1", "2"]
@@ -384,7 +384,9 @@ async def test_async_event_source_reconnects_through_a_mock() -> None:
     )
     async with (
         async_mock_client(handler) as client,
-        AsyncEventSource(URL, client=client, reconnect=ReconnectPolicy(delay=0)) as source,
+        AsyncEventSource(
+            URL, client=client, reconnect=ReconnectPolicy(reconnection_time=0)
+        ) as source,
     ):
         assert [e.data async for e in source] == ["a", "b"]
     assert [r.last_event_id for r in handler.requests] == [None, "1", "2"]

@@ -629,7 +629,9 @@ def test_package_example_runs_against_the_server() -> None:
             Stream(event("one", id="1"), Drop()),
             Reply(204),
         )
-        with EventSource(server.url + "/feed", reconnect=ReconnectPolicy(delay=0.01)) as source:
+        with EventSource(
+            server.url + "/feed", reconnect=ReconnectPolicy(reconnection_time=0.01)
+        ) as source:
             assert [e.data for e in source] == ["one"]
         assert server.requests[1].last_event_id == "1"
 

@@ -14,7 +14,7 @@ sockets (:class:`MockSSE` for ``httpx2.MockTransport`` or ``httpx.MockTransport`
             Stream(event("one", id="1"), Drop()),  # first connection: one event, then a drop
             Reply(204),  # the reconnection: the stream is over
         )
-        policy = ReconnectPolicy(delay=0.01)
+        policy = ReconnectPolicy(reconnection_time=0.01)
         with EventSource(server.url + "/feed", reconnect=policy) as source:
             assert [e.data for e in source] == ["one"]
         assert server.requests[1].last_event_id == "1"

@@ -3,6 +3,7 @@ server and the ``MockTransport`` handler, so a test can move from one to the oth
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -126,12 +127,15 @@ class Request:
         path: The path with its query string.
         headers: The headers, names in lower case.
         body: The request body.
+        received: When it arrived, in seconds of :func:`time.monotonic` (to measure
+            how long a client waited before reconnecting).
     """
 
     method: str
     path: str
     headers: Mapping[str, str]
     body: bytes
+    received: float = field(default_factory=time.monotonic, compare=False)
 
     @property
     def last_event_id(self) -> str | None:
