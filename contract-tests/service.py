@@ -1,18 +1,20 @@
 """The contract-test service: lets the SSE conformance harness drive sse_client's clients.
 
-Run: ``python contract-tests/service.py [--port 8000] [--client sync|async]``, then point
-the harness at it (``sse-contract-tests --url http://localhost:8000``). See README.md.
+Run: ``python contract-tests/service.py [--port 8000] [--client sync|async|aiohttp]``, then
+point the harness at it (``sse-contract-tests --url http://localhost:8000``). See README.md.
 
 The harness creates one stream per test (``POST /``), sends commands to it
 (``POST /streams/<id>``) and deletes it (``DELETE /streams/<id>``). Each stream is one
 real ``EventSource`` (in its own thread) or ``AsyncEventSource`` (all of them on one
-event loop thread), and everything it sees is POSTed, in order, to
+asyncio event loop thread; with ``--client aiohttp``, each on an aiohttp session of its
+own), and everything it sees is POSTed, in order, to
 ``<callbackUrl>/<n>`` with n = 1, 2, 3... by a sender thread of its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import logging
@@ -185,8 +187,15 @@ class Stream:
 
     async def _run_async(self) -> None:
         try:
-            async with AsyncEventSource(self._url, **self._options) as source:
-                self._source = source
+            async with contextlib.AsyncExitStack() as stack:
+                options = self._options
+                if self._client == "aiohttp":
+                    import aiohttp
+
+                    session = aiohttp.ClientSession()
+                    options = {**options, "client": await stack.enter_async_context(session)}
+                source = AsyncEventSource(self._url, **options)
+                self._source = await stack.enter_async_context(source)
                 if self._closing:  # deleted before the source existed
                     return
                 async for event in source:
@@ -346,7 +355,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--client", choices=["sync", "async"], default="sync", help="which client drives streams"
+        "--client",
+        choices=["sync", "async", "aiohttp"],
+        default="sync",
+        help="which client drives streams: EventSource, AsyncEventSource on httpx2, or on"
+        " an aiohttp session (default sync)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

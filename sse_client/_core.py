@@ -17,8 +17,16 @@ import logging
 import re
 import time
 import types
-from collections.abc import AsyncIterator, Callable, Collection, Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Generator,
+    Iterator,
+    Mapping,
+)
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, TypeVar
 
 from ._backoff import (
     Action,
@@ -63,7 +71,9 @@ logger = logging.getLogger("sse_client")
 
 #: How every attempt after the first is made: a :class:`Resume`, or a function of the
 #: source that returns one (``None``: as the first), async too on the async source.
-ResumeArg = Resume | Callable[[Any], Resume | None] | None
+ResumeArg: TypeAlias = (
+    Resume | Callable[[Any], Resume | None] | Callable[[Any], Awaitable[Resume | None]] | None
+)
 
 
 class Verdict(enum.Enum):

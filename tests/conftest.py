@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
+import trustme
 
 from .drivers import Driver, OnStack, drive_async, drive_sync
+from .tls import one_stream_server
 
 # Loaded here rather than through its entry point, so that coverage sees the plugin
 # module imported (see addopts in pyproject.toml).
@@ -45,3 +50,28 @@ def drive(request: pytest.FixtureRequest) -> Driver:
 def http(request: pytest.FixtureRequest) -> ModuleType:
     """The HTTP stack a test's own client comes from: httpx2 (the default) and httpx."""
     return importlib.import_module(request.param)
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    """A certificate authority made for the tests; no system trusts it."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_url(ca: trustme.CA, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The URL of a one-event stream over TLS, with a certificate for 127.0.0.1 from ``ca``."""
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with one_stream_server(tls=context) as url:
+        yield url
+
+
+@pytest.fixture
+def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
+    """The test CA's certificate as a PEM file."""
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)

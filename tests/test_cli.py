@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,8 @@ import trustme
 
 from sse_client.__main__ import main, run
 from sse_client.testing import Drop, Reply, SSEServer, Stall, Stream, event
+
+from .tls import one_stream_server
 
 Capture = pytest.CaptureFixture[str]
 
@@ -224,6 +225,76 @@ def test_giving_up_reconnecting_is_status_1(capsys: Capture) -> None:
     assert lines[3] == "* closed"
     assert lines[4].startswith("error: gave up reconnecting after 2 failed attempts: ConnectError")
     assert len(lines) == 5
+
+
+@contextmanager
+def hang_up_server() -> Iterator[tuple[str, list[int]]]:
+    """A listener on 127.0.0.1 that accepts each connection and closes it at once, before
+    any response: its URL, and a list that counts the connections it took."""
+    accepted: list[int] = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.05)
+        stop = threading.Event()
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    connection, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                accepted.append(1)
+                connection.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{listener.getsockname()[1]}/s", accepted
+        finally:
+            stop.set()
+            thread.join(5)
+
+
+def test_a_first_connection_that_keeps_failing_stops_after_3_tries(capsys: Capture) -> None:
+    """A server that never answers: three attempts, then status 1 with the reason, even
+    without --max-attempts (it retried for ever before); said without -v."""
+    with hang_up_server() as (url, accepted):
+        status = main([url, "--reconnection-time", "0.01"])
+    lines = capsys.readouterr().err.splitlines()
+    assert (status, len(accepted)) == (1, 3)
+    # The hang-up reads as a reset or as a server that closed: either is a network error.
+    assert all(line.startswith("* could not connect: ") for line in lines[:3])
+    assert all("; reconnecting in 0." in line for line in lines[:2])
+    assert lines[2].endswith("; giving up after 3 attempts (--follow keeps trying)")
+    assert lines[3].startswith("error: ")
+    assert len(lines) == 4
+
+
+def test_follow_keeps_trying_a_first_connection(capsys: Capture) -> None:
+    """--follow: the first connection is retried as long as the policy allows."""
+    with hang_up_server() as (url, accepted):
+        status = main([url, "--follow", "--reconnection-time", "0.01", "--max-attempts", "5"])
+    err = capsys.readouterr().err
+    assert (status, len(accepted)) == (1, 5)
+    assert err.splitlines()[-1].startswith("error: gave up reconnecting after 5 failed attempts")
+
+
+def test_failures_after_a_stream_opened_are_not_first_connection_failures(
+    sse_server: SSEServer, capsys: Capture
+) -> None:
+    """Once a stream opened, the three-tries rule is over: failures follow the policy."""
+    sse_server.route(
+        "/s",
+        Stream(event(None, retry=10), event("a", id="1"), Drop(reset=True)),
+        *[Reply(502)] * 4,
+        Stream(event("b", id="2")),
+    )
+    status = main([sse_server.url + "/s", "-q", "--reconnection-time", "0.01"])
+    out = capsys.readouterr().out
+    assert status == 1  # a 502 is not retried without a retry policy: one failure ends it
+    assert out == "message #1: a\n"
+    assert len(sse_server.requests) == 2
 
 
 def test_idle_timeout_ends_a_silent_connection(sse_server: SSEServer, capsys: Capture) -> None:
@@ -475,66 +546,15 @@ def test_installed_console_script_names_itself() -> None:
 # -- TLS, HTTP and the status line -------------------------------------------------------
 
 
-class OneStream(BaseHTTPRequestHandler):
-    """Answers every GET with one event and a chosen reason phrase, then closes."""
-
-    server: OneStreamServer
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.send_response_only(200, self.server.reason)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        self.wfile.write(b"data: hello\n\n")
-
-
-class OneStreamServer(ThreadingHTTPServer):
-    daemon_threads = True
-    reason = "OK"
-
-
-@contextmanager
-def one_stream_server(*, reason: str = "OK", tls: ssl.SSLContext | None = None) -> Iterator[str]:
-    """A server on 127.0.0.1 (over TLS with ``tls``) whose stream is one event; its URL."""
-    server = OneStreamServer(("127.0.0.1", 0), OneStream)
-    server.reason = reason
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}/s"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    """A certificate authority made for the tests; no system trusts it."""
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_url(ca: trustme.CA, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The URL of a one-event stream over TLS, with a certificate for 127.0.0.1 from ``ca``."""
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    with one_stream_server(tls=context) as url:
-        yield url
-
-
-@pytest.fixture
-def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
-    """The test CA's certificate as a PEM file."""
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
+def test_a_certificate_failure_is_not_retried(tls_url: str, capsys: Capture) -> None:
+    """Even with reconnection on, a certificate that does not verify ends the run at once."""
+    status = main([tls_url, "--follow", "-v"])
+    lines = capsys.readouterr().err.splitlines()
+    assert status == 1
+    assert lines[0].startswith("* could not connect: ConnectError: ")
+    assert lines[1] == "* closed"
+    assert lines[2].startswith("error: SSLCertVerificationError: ")
+    assert len(lines) == 3
 
 
 def test_an_unknown_certificate_fails_with_a_hint(tls_url: str, capsys: Capture) -> None:

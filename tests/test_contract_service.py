@@ -81,7 +81,7 @@ class Receiver:
         self.server.server_close()
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=["sync", "async", "aiohttp"])
 def service(request: pytest.FixtureRequest) -> Iterator[str]:
     """The service's base URL, driving the client the parameter names."""
     server = service_module.ServiceServer(("127.0.0.1", 0), request.param)
