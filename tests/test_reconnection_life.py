@@ -56,12 +56,12 @@ CLOSE_AFTER = 0.05  # seconds the server keeps each connection open after its pr
 def polling_server(sse_server: SSEServer) -> None:
     """Each connection: a priming block with an id and retry: 500, and no data (so it
     dispatches no event: the moved last event ID alone is progress); the server closes
-    50 ms later. After five polls, 204."""
+    50 ms later. The fifth poll gets 204."""
     ids = itertools.count(1)
 
     def respond(request: Request) -> Stream | Reply:
         n = next(ids)
-        if n > POLLS + 1:
+        if n > POLLS:
             return Reply(204)
         return Stream(f"id: {n}\nretry: 500\n\n".encode(), Sleep(CLOSE_AFTER))
 
@@ -77,16 +77,16 @@ def test_a_server_that_closes_after_each_priming_block_is_polled_at_its_retry(
     polling_server(sse_server)
     outcome = drive(sse_server.url + "/poll")
     requests = sse_server.requests
-    assert len(requests) == POLLS + 2  # the first connection, five polls, the 204
-    assert [r.last_event_id for r in requests] == [None, *(str(n) for n in range(1, POLLS + 2))]
+    assert len(requests) == POLLS + 1  # the first connection, then five polls
+    assert [r.last_event_id for r in requests] == [None, *(str(n) for n in range(1, POLLS + 1))]
     waits = [
         later.received - earlier.received - CLOSE_AFTER
-        for earlier, later in itertools.pairwise(requests[: POLLS + 1])
+        for earlier, later in itertools.pairwise(requests)
     ]
     assert all(RETRY - 0.05 <= wait <= RETRY + 0.2 for wait in waits), waits
-    assert outcome.delays == [RETRY] * (POLLS + 1)
+    assert outcome.delays == [RETRY] * POLLS
     assert outcome.events == []
-    assert outcome.last_event_id == str(POLLS + 1)
+    assert outcome.last_event_id == str(POLLS)
 
 
 # -- The 401 recipe of the README holds across any number of expiries -----------------------
