@@ -7,7 +7,8 @@ core builds each request with httpx2's ``URL``, ``Headers`` and ``Timeout``, as 
 httpx2; here they become the strings and ``ClientTimeout`` aiohttp takes. The body is
 read with ``readany()``: what the socket gave, decompressed, in one piece per read.
 
-Redirects are aiohttp's: it follows up to ten, and across origins it drops
+Redirects are aiohttp's: it makes at most ten requests (nine redirects followed), and
+across origins it drops
 ``Authorization``, ``Cookie`` and its own ``auth``, as httpx2 does. So the source's
 rule (after a redirect to another origin, start again from the named URL) holds here
 too.
@@ -19,9 +20,19 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final, NamedTuple
 
 import aiohttp
+import aiohttp.http_exceptions
 from httpx2 import URL, Headers, InvalidURL, Timeout
 
-__all__ = ["ERRORS", "RETRYABLE", "URL", "Headers", "Response", "Session", "Timeout"]
+__all__ = [
+    "ERRORS",
+    "RETRYABLE",
+    "URL",
+    "Headers",
+    "Response",
+    "Session",
+    "Timeout",
+    "malformed",
+]
 
 #: What a source reconnects after on aiohttp: the network (a refused connect, a reset,
 #: a server that hung up), timeouts (the idle timeout among them), and a broken body
@@ -30,6 +41,15 @@ RETRYABLE: Final = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, T
 #: Every error of the stack: the retryable ones and those no retry mends (an invalid
 #: URL, too many redirects).
 ERRORS: Final = (aiohttp.ClientError, TimeoutError, InvalidURL)
+
+
+def malformed(error: BaseException) -> bool:
+    """Whether ``error`` says a response could not be read: aiohttp reports a garbled
+    status line or a header line over its limit as a ``ClientResponseError`` with a
+    status of 400 that no server sent, caused by its parser's ``HttpProcessingError``."""
+    return isinstance(error, aiohttp.ClientResponseError) and isinstance(
+        error.__cause__, aiohttp.http_exceptions.HttpProcessingError
+    )
 
 
 class _Request(NamedTuple):

@@ -78,7 +78,13 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
             for item in self._items:  # the hot path: items parsed from the last read
                 if isinstance(item, ServerSentEvent):
                     return item
-                self._core.comment(item)  # a comment line, in its place in the stream
+                try:
+                    self._core.comment(item)  # a comment line, in its place in the stream
+                except Exception:
+                    await self.aclose()  # an error from a hook ends the source, as any does
+                    raise
+                if self._core.closed:  # closed by the hook: nothing more is dispatched
+                    break
             await self._fill()
 
     async def _fill(self) -> None:
@@ -102,6 +108,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
             if self._core.closed:
                 with anyio.CancelScope(shield=True):
                     await self._release()
+                self._core.tell_closed()
 
     def reconnect(self) -> None:
         """Drop the current connection and reconnect, as after a network error.
@@ -123,6 +130,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         else:
             with anyio.CancelScope(shield=True):
                 await self._release()
+        self._core.tell_closed()
 
     async def _connect(self) -> None:
         self._cut = False

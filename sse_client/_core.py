@@ -141,6 +141,7 @@ class SourceCore:
         "_reconnection_time",
         "_resume",
         "_target",
+        "_told",
         "_whole",
         "also_accept",
         "closed",
@@ -230,6 +231,7 @@ class SourceCore:
         self.response: Any = None  # the stack's response, as the driver's type says
         self.parser: EventStreamParser | None = None
         self.closed = False
+        self._told = False  # whether on_close was called
         self._last_event_id = last_event_id
         self._reconnection_time = reconnect.reconnection_time
         # What tells a connection that worked from one that failed (see on_failure).
@@ -434,7 +436,7 @@ class SourceCore:
             return "ended" if error.clean else "broken"
         if isinstance(error, ResponseError):
             return "refused"
-        if isinstance(error, self.stack.retryable) and certificate_error(error) is None:
+        if self.stack.retries(error) and certificate_error(error) is None:
             return "broken"
         return "futile"
 
@@ -461,15 +463,22 @@ class SourceCore:
         """Mark the source closed (spec: C-CLOSE); return whether it was open before.
 
         The parser is left in place (another thread may be feeding it); the last event
-        ID stays readable through it.
+        ID stays readable through it. ``on_close`` is told by :meth:`tell_closed`, once
+        the driver released the connection, so that a hook that raises cannot keep a
+        reader blocked or a connection held.
         """
         self.ready_state = ReadyState.CLOSED
         if self.closed:
             return False
         self.closed = True
         logger.info("source closed")
-        self.hooks.on_close(self.source)
         return True
+
+    def tell_closed(self) -> None:
+        """Call ``on_close``, once; its error, if any, propagates to the caller."""
+        if not self._told:
+            self._told = True
+            self.hooks.on_close(self.source)
 
     def _fold_parser(self) -> None:
         # spec: C-FRESH, D-EOF -- keep what outlives a connection, drop the rest.

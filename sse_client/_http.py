@@ -55,6 +55,10 @@ class Stack:
         blocking: Whether the stack has blocking clients too (aiohttp has none).
         adapter: What gives the user's async client the httpx2 calls a source makes,
             for a stack that lacks them (aiohttp).
+        malformed: Whether an error of the stack says that a response could not be
+            read (a garbled status line, a header line too long), for a stack whose
+            type for it is not among ``retryable`` (aiohttp): retryable too, as httpx2's
+            ``RemoteProtocolError`` is.
     """
 
     module: Any
@@ -62,6 +66,13 @@ class Stack:
     errors: tuple[type[Exception], ...]
     blocking: bool = True
     adapter: Callable[[Any], Any] | None = None
+    malformed: Callable[[BaseException], bool] | None = None
+
+    def retries(self, error: BaseException) -> bool:
+        """Whether a source reconnects after ``error`` (spec: C-REESTABLISH)."""
+        return isinstance(error, self.retryable) or (
+            self.malformed is not None and self.malformed(error)
+        )
 
     def async_client(self, client: Any) -> Any:
         """The user's async client, as the async driver calls it."""
@@ -127,7 +138,12 @@ def _load(name: str) -> Stack:
         from . import _aiohttp
 
         return Stack(
-            _aiohttp, _aiohttp.RETRYABLE, _aiohttp.ERRORS, blocking=False, adapter=_aiohttp.Session
+            _aiohttp,
+            _aiohttp.RETRYABLE,
+            _aiohttp.ERRORS,
+            blocking=False,
+            adapter=_aiohttp.Session,
+            malformed=_aiohttp.malformed,
         )
     return Stack.of_module(sys.modules[name])
 

@@ -281,7 +281,11 @@ class Hooks:
 
     Every method receives the source first (an :class:`EventSource` or an
     :class:`AsyncEventSource`), so a hook needs no reference of its own. They run in the
-    iterating thread or task, and should return quickly.
+    iterating thread or task, and should return quickly; ``on_close`` runs where the
+    source is closed (the thread or task that called ``close()``, or the iterating one
+    when the stream ends), once its connection is released. An error a hook raises ends
+    the source, closed and released, and propagates: from the iteration, or from
+    ``close()`` for ``on_close``.
 
     Example:
         >>> class Log(Hooks):
@@ -303,8 +307,10 @@ class Hooks:
         """The source will reconnect after ``delay`` seconds."""
 
     def on_close(self, source: Any) -> None:
-        """The source closed, for whatever reason. Called once."""
+        """The source closed, for whatever reason, and released its connection. Called
+        once; an error it raises comes out of ``close()`` (or of the iteration), after
+        the release."""
 
     def on_comment(self, source: Any, text: str) -> None:
         """A comment line arrived (keep-alives, often ``": ping"``), in its place among
-        the events."""
+        the events. If it closes the source, nothing more is dispatched."""

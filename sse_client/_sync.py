@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from ._http import Client, Response, Stack  # noqa: F401 -- Response: in the base class
 
 __all__ = ["EventSource", "iter_events"]
+
+_LONGEST_WAIT = 3600.0  # seconds one Event.wait() may take; a longer wait takes several
 
 
 class EventSource(BaseEventSource["Client", "Response"]):
@@ -81,7 +84,13 @@ class EventSource(BaseEventSource["Client", "Response"]):
             for item in self._items:  # the hot path: items parsed from the last read
                 if isinstance(item, ServerSentEvent):
                     return item
-                self._core.comment(item)  # a comment line, in its place in the stream
+                try:
+                    self._core.comment(item)  # a comment line, in its place in the stream
+                except Exception:
+                    self.close()  # an error from a hook ends the source, as any error does
+                    raise
+                if self._core.closed:  # closed by the hook: nothing more is dispatched
+                    break
             self._fill()
 
     def _fill(self) -> None:
@@ -103,6 +112,7 @@ class EventSource(BaseEventSource["Client", "Response"]):
             self._busy.release()
             if self._core.closed:
                 self._release()
+                self._core.tell_closed()
 
     def reconnect(self) -> None:
         """Drop the current connection and reconnect, as after a network error.
@@ -131,12 +141,15 @@ class EventSource(BaseEventSource["Client", "Response"]):
             self._interrupt()
         else:
             self._release()
+        self._core.tell_closed()
 
     def _connect(self) -> None:
         self._stream = None
         self._cut = False
         try:
             request = self._request()
+            if self._core.closed:  # closed while a setting's function ran: send nothing
+                return
             request.extensions["trace"] = self._trace
             response = self._client.send(request, stream=True, follow_redirects=True)
         except self._core.stack.errors as exc:
@@ -200,8 +213,14 @@ class EventSource(BaseEventSource["Client", "Response"]):
         self._sleep(self._core.on_failure(error))
 
     def _sleep(self, delay: float) -> None:
-        if not self._core.closed:
-            self._wakeup.wait(delay)
+        # In slices: Event.wait() cannot wait past the platform's time_t (about 9.2e9 s),
+        # and a server's retry:, Retry-After or a hook may ask for longer, or for ever.
+        deadline = time.monotonic() + delay
+        while not self._core.closed:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._wakeup.wait(min(left, _LONGEST_WAIT))
 
     def _trace(self, name: str, info: Mapping[str, Any]) -> None:
         # The HTTP layer reports each step of an exchange. Keep the socket of a new

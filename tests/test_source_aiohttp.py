@@ -213,7 +213,7 @@ async def test_a_header_aiohttp_cannot_send_as_given_is_refused(
     ) as source:
         with pytest.raises(ValueError, match="X-Raw"):
             await source.__anext__()
-    assert sse_server.requests == []
+    assert sse_server.requests == ()
 
 
 def test_the_blocking_source_refuses_an_aiohttp_session() -> None:

@@ -6,9 +6,12 @@ that it applies to (EventSource, and AsyncEventSource on asyncio and trio).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
+import importlib
 import logging
+import math
 import socket
 import threading
 import time
@@ -23,6 +26,7 @@ from sse_client import (
     AsyncEventSource,
     EventSource,
     EventTooLarge,
+    Failure,
     ReadyState,
     ReconnectError,
     ReconnectPolicy,
@@ -35,7 +39,7 @@ from sse_client._backoff import Attempt, Run, Wait, decide
 from sse_client._core import last_event_id_header
 from sse_client.testing import Reply, SSEServer, Stall, Stream, event
 
-from .drivers import FAST, Driver, Recorder
+from .drivers import FAST, CommentRecorder, Driver, Recorder
 
 # -- Credentials stay on the origin the user named (spec: C-REDIRECT) ---------------------
 
@@ -385,3 +389,342 @@ def test_a_gzip_bomb_of_data_is_stopped_by_max_event_size(
     sse_server.route("/s", Stream(body, headers={"Content-Encoding": "gzip"}))
     with pytest.raises(EventTooLarge):
         drive(sse_server.url + "/s", reconnect=FAST, max_event_size=1 << 20)
+
+
+# -- Nothing is sent after a close, even from a setting's function ------------------------
+
+
+@pytest.mark.parametrize(
+    ("backend", "stack"),
+    [
+        *((backend, stack) for stack in ("httpx2", "httpx") for backend in ("asyncio", "trio")),
+        ("asyncio", "aiohttp"),
+    ],
+)
+def test_aclose_while_a_header_function_awaits_ends_at_once_and_sends_nothing(
+    sse_server: SSEServer, backend: str, stack: str
+) -> None:
+    """aclose() cancels an async headers function at once, and no request goes out (it
+    went on for 4.7 s, then sent the request anyway)."""
+    sse_server.route("/s", Stream(event("a", id="1")))
+
+    async def main() -> tuple[list[str], float, AsyncEventSource]:
+        awaiting = anyio.Event()
+
+        async def headers() -> dict[str, str]:
+            awaiting.set()
+            await anyio.sleep(30)
+            return {}
+
+        async with contextlib.AsyncExitStack() as exits:
+            client: Any = None
+            if stack != "httpx2":
+                module = importlib.import_module(stack)
+                make = module.ClientSession if stack == "aiohttp" else module.AsyncClient
+                client = await exits.enter_async_context(make())
+            source = AsyncEventSource(sse_server.url + "/s", headers=headers, client=client)
+
+            async def close_soon() -> None:
+                await awaiting.wait()
+                await source.aclose()
+
+            with anyio.fail_after(5):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(close_soon)
+                    started = anyio.current_time()
+                    got = [e.data async for e in source]
+        return got, anyio.current_time() - started, source
+
+    got, elapsed, source = anyio.run(main, backend=backend)
+    assert got == []
+    assert elapsed < 2.0
+    assert source.ready_state is ReadyState.CLOSED
+    assert sse_server.requests == ()
+
+
+def test_close_while_a_sync_header_function_runs_sends_nothing(sse_server: SSEServer) -> None:
+    """A blocking headers function cannot be interrupted, but once it returns into a
+    closed source, nothing is sent."""
+    sse_server.route("/s", Stream(event("a", id="1")))
+    running = threading.Event()
+
+    def headers() -> dict[str, str]:
+        running.set()
+        time.sleep(0.3)
+        return {}
+
+    source = EventSource(sse_server.url + "/s", headers=headers)
+
+    def close_while_it_runs() -> None:
+        running.wait(5)
+        source.close()
+
+    closer = threading.Thread(target=close_while_it_runs)
+    closer.start()
+    assert list(source) == []
+    closer.join(5)
+    assert source.ready_state is ReadyState.CLOSED
+    assert sse_server.requests == ()
+
+
+# -- A hook that raises, or closes, never leaves a reader stuck ----------------------------
+
+
+class RaisingOnClose(Recorder):
+    def on_close(self, source: Any) -> None:
+        super().on_close(source)
+        raise RuntimeError("on_close failed")
+
+
+def test_on_close_that_raises_still_wakes_the_reader_and_releases(sse_server: SSEServer) -> None:
+    """close() from another thread: the reader wakes and the connection is released before
+    the hook runs; the hook's error is raised by close(), once."""
+    sse_server.route("/s", Stream(event("a", id="1"), Stall()))
+    hooks = RaisingOnClose()
+    source = EventSource(sse_server.url + "/s", hooks=hooks)
+    assert next(source).data == "a"
+
+    def read_on() -> None:
+        assert list(source) == []
+
+    reader = threading.Thread(target=read_on)
+    reader.start()
+    time.sleep(0.2)  # the reader blocks on the stalled stream
+    with pytest.raises(RuntimeError, match="on_close failed"):
+        source.close()
+    reader.join(5)
+    assert not reader.is_alive()
+    sse_server.wait_until_idle(timeout=5)
+    source.close()  # a second close: nothing more to tell
+    assert hooks.closed == 1
+
+
+def test_on_close_that_raises_at_the_end_of_the_stream_is_raised_after_the_release(
+    sse_server: SSEServer, drive: Driver
+) -> None:
+    """The source ends itself (204): the connection is released, then the hook's error
+    comes out of the iteration."""
+    sse_server.route("/s", Stream(event("a", id="1")), Reply(204))
+    hooks = RaisingOnClose()
+    with pytest.raises(RuntimeError, match="on_close failed"):
+        drive(sse_server.url + "/s", reconnect=FAST, hooks=hooks)
+    sse_server.wait_until_idle(timeout=5)
+    assert hooks.closed == 1
+
+
+@pytest.mark.anyio
+async def test_on_close_that_raises_still_cancels_the_async_reader(
+    sse_server: SSEServer, anyio_backend: str
+) -> None:
+    """aclose() from another task: the reading task ends and the connection is released;
+    aclose() raises the hook's error."""
+    sse_server.route("/s", Stream(event("a", id="1"), Stall()))
+    hooks = RaisingOnClose()
+    source = AsyncEventSource(sse_server.url + "/s", hooks=hooks)
+    got: list[str] = []
+    first = anyio.Event()
+
+    async def read() -> None:
+        async for item in source:
+            got.append(item.data)
+            first.set()
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(read)
+            await first.wait()
+            await anyio.sleep(0.1)  # the reader blocks on the stalled stream
+            with pytest.raises(RuntimeError, match="on_close failed"):
+                await source.aclose()
+        await anyio.to_thread.run_sync(sse_server.wait_until_idle, 5)
+    assert (got, hooks.closed) == (["a"], 1)
+
+
+class RaisingOnComment(CommentRecorder):
+    def on_comment(self, source: Any, text: str) -> None:
+        super().on_comment(source, text)
+        raise ValueError(f"bad comment {text!r}")
+
+
+def test_on_comment_that_raises_closes_the_source(sse_server: SSEServer) -> None:
+    """An error from on_comment ends the source like any error, without a ``with`` to
+    close it: raised, the source CLOSED, on_close told once, the connection released (it
+    was left OPEN, its connection held)."""
+    sse_server.route("/s", Stream(event("a", id="1"), b": ping\n", Stall()))
+    hooks = RaisingOnComment()
+    source = EventSource(sse_server.url + "/s", hooks=hooks)
+    assert next(source).data == "a"
+    with pytest.raises(ValueError, match="bad comment ' ping'"):
+        next(source)
+    assert source.ready_state is ReadyState.CLOSED
+    assert hooks.closed == 1
+    sse_server.wait_until_idle(timeout=5)
+    with pytest.raises(StopIteration):
+        next(source)
+
+
+@pytest.mark.anyio
+async def test_on_comment_that_raises_closes_the_async_source(
+    sse_server: SSEServer, anyio_backend: str
+) -> None:
+    """The async twin: closed, released, told once."""
+    sse_server.route("/s", Stream(event("a", id="1"), b": ping\n", Stall()))
+    hooks = RaisingOnComment()
+    source = AsyncEventSource(sse_server.url + "/s", hooks=hooks)
+    with anyio.fail_after(5):
+        assert (await source.__anext__()).data == "a"
+        with pytest.raises(ValueError, match="bad comment ' ping'"):
+            await source.__anext__()
+        assert source.ready_state is ReadyState.CLOSED
+        await anyio.to_thread.run_sync(sse_server.wait_until_idle, 5)
+    assert hooks.closed == 1
+
+
+class ClosingOnComment(CommentRecorder):
+    def on_comment(self, source: Any, text: str) -> None:
+        super().on_comment(source, text)
+        source.close()
+
+
+def test_close_inside_on_comment_dispatches_nothing_more(sse_server: SSEServer) -> None:
+    """close() in on_comment: the rest of the same read is not delivered (the next event
+    was)."""
+    sse_server.route("/s", Stream(b": bye\ndata: after\n\n", Stall()))
+    hooks = ClosingOnComment()
+    with EventSource(sse_server.url + "/s", hooks=hooks) as source:
+        assert list(source) == []
+    assert (hooks.comments, hooks.closed) == ([" bye"], 1)
+    sse_server.wait_until_idle(timeout=5)
+
+
+# -- Waits of any length end when the source closes -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("route", "options"),
+    [
+        pytest.param(
+            Stream(b"retry: 100000000000000000000\n\n"),
+            {"reconnect": ReconnectPolicy(max_delay=math.inf)},
+            id="huge-retry-uncapped",
+        ),
+        pytest.param(
+            Reply(503, headers={"Retry-After": "99999999999"}),
+            {"reconnect": ReconnectPolicy(max_delay=math.inf, retry_statuses=True)},
+            id="huge-retry-after",
+        ),
+        pytest.param(Stream(event("a")), {"hooks": "inf"}, id="hook-answers-inf"),
+        pytest.param(Stream(event("a")), {"hooks": 1e12}, id="hook-answers-1e12"),
+    ],
+)
+def test_a_wait_of_any_length_ends_when_the_source_closes(
+    sse_server: SSEServer, route: Any, options: dict[str, Any]
+) -> None:
+    """Waits past the platform's time_t (about 9.2e9 s) crashed with OverflowError; now
+    they are waits like any other, and close() ends them."""
+    sse_server.route("/s", route)
+    if "hooks" in options:
+        answer = math.inf if options["hooks"] == "inf" else options["hooks"]
+        options = {"hooks": Answer(answer)}
+    source = EventSource(sse_server.url + "/s", **options)
+    closer = threading.Timer(0.3, source.close)
+    closer.start()
+    started = time.monotonic()
+    list(source)
+    closer.join()
+    assert time.monotonic() - started < 3.0
+    assert source.ready_state is ReadyState.CLOSED
+
+
+@pytest.mark.anyio
+async def test_an_async_wait_of_any_length_ends_when_the_source_closes(
+    sse_server: SSEServer, anyio_backend: str
+) -> None:
+    """The async twin: an infinite wait asked for by a hook ends at aclose()."""
+    sse_server.route("/s", Stream(event("a")))
+    source = AsyncEventSource(sse_server.url + "/s", hooks=Answer(math.inf))
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: _close_later(source))
+            assert [e.data async for e in source] == ["a"]
+    assert source.ready_state is ReadyState.CLOSED
+
+
+async def _close_later(source: AsyncEventSource) -> None:
+    await anyio.sleep(0.3)
+    await source.aclose()
+
+
+class Answer(Recorder):
+    """on_error answers with the same number of seconds every time."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def on_error(self, source: Any, failure: Failure) -> float:
+        super().on_error(source, failure)
+        return self.seconds
+
+
+# -- A response no stack could read is retried on every stack ------------------------------
+
+
+@contextlib.contextmanager
+def raw_server(*answers: bytes) -> Iterator[str]:
+    """A listener on 127.0.0.1 that answers each connection with the next of ``answers``
+    (the last repeats), as raw bytes, then closes it; its URL."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.05)
+        stop = threading.Event()
+
+        def serve() -> None:
+            served = 0
+            while not stop.is_set():
+                try:
+                    connection, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                with connection:
+                    connection.settimeout(5)
+                    with contextlib.suppress(OSError):
+                        connection.recv(65536)
+                        connection.sendall(answers[min(served, len(answers) - 1)])
+                served += 1
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{listener.getsockname()[1]}/s"
+        finally:
+            stop.set()
+            thread.join(5)
+
+
+STREAM_A = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nid: 1\ndata: a\n\n"
+NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        pytest.param(b"HTTX/1.1 200 OK\r\n\r\n", id="garbled-status-line"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Big: "
+            + b"a" * 200_000
+            + b"\r\n\r\ndata: never\n\n",
+            id="200k-header-line",
+        ),
+    ],
+)
+def test_a_malformed_response_is_retried_on_every_stack(malformed: bytes, drive: Driver) -> None:
+    """A response the stack cannot read is a protocol error: reconnected after, as httpx2
+    does (aiohttp raised ClientResponseError with a status 400 no server sent)."""
+    hooks = Recorder()
+    with raw_server(malformed, STREAM_A, NO_CONTENT) as url:
+        outcome = drive(url, reconnect=FAST, hooks=hooks)
+    assert [e.data for e in outcome.events] == ["a"]
+    assert len(hooks.errors) == 2  # the malformed answer, then the stream's clean end
+    assert len(hooks.delays) == 2

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 import httpx
+import httpx2
 import pytest
 import respx
 from respx.models import AllMockedAssertionError
@@ -446,3 +447,16 @@ def test_mock_sse_is_a_respx_side_effect() -> None:
             fetched = fetch(client)
     assert fetched.body == b"data: x\n\n"
     assert len(fetched.chunks) == len(b"data: x\n\n")
+
+
+def test_the_mock_request_log_cannot_be_changed_by_accident_and_clears_on_purpose() -> None:
+    """MockSSE.requests is a snapshot that cannot be changed; clear_requests() forgets."""
+    handler = MockSSE(Reply(204))
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as client:
+        client.get(URL)
+    assert isinstance(handler.requests, tuple)
+    with pytest.raises(AttributeError):
+        handler.requests.clear()  # type: ignore[attr-defined]
+    assert len(handler.requests) == 1
+    handler.clear_requests()
+    assert not handler.requests

@@ -472,7 +472,7 @@ def test_unreadable_request_body_answers_400(sse_server: SSEServer, head_and_bod
         while chunk := sock.recv(65536):
             received += chunk
     assert received.startswith(b"HTTP/1.1 400 ")
-    assert sse_server.requests == []
+    assert sse_server.requests == ()
 
 
 def test_wait_for_requests_returns_once_enough_have_arrived(sse_server: SSEServer) -> None:
@@ -732,3 +732,21 @@ def test_entry_point_provides_the_fixture_and_closes_the_server(
         "-W", "error", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:cov"
     )
     result.assert_outcomes(passed=2)
+
+
+def test_the_request_log_cannot_be_changed_by_accident_and_clears_on_purpose(
+    sse_server: SSEServer,
+) -> None:
+    """``requests`` is a snapshot that cannot be changed (``.clear()`` on it did nothing
+    before, in silence); ``clear_requests()`` forgets the log."""
+    sse_server.route("/s", Reply(204))
+    with EventSource(sse_server.url + "/s") as source:
+        list(source)
+    requests = sse_server.requests
+    assert isinstance(requests, tuple)
+    with pytest.raises(AttributeError):
+        requests.clear()  # type: ignore[attr-defined]
+    assert len(sse_server.requests) == 1
+    sse_server.clear_requests()
+    assert not sse_server.requests
+    assert sse_server.wait_for_requests(0) == ()

@@ -58,17 +58,28 @@ class MockSSE:
         self._changed = threading.Condition()
 
     @property
-    def requests(self) -> list[Request]:
-        """A copy of the requests received so far, in order.
+    def requests(self) -> tuple[Request, ...]:
+        """The requests received so far, in order.
+
+        A snapshot that cannot be changed (a tuple): :meth:`clear_requests` forgets them.
 
         Example:
             >>> handler = MockSSE(Reply(204))
-            >>> assert handler.requests == []
+            >>> assert handler.requests == ()
         """
         with self._changed:
-            return list(self._requests)
+            return tuple(self._requests)
 
-    def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[Request]:
+    def clear_requests(self) -> None:
+        """Forget the requests received so far, to check the next ones alone.
+
+        Example:
+            >>> MockSSE(Reply(204)).clear_requests()
+        """
+        with self._changed:
+            self._requests.clear()
+
+    def wait_for_requests(self, count: int, timeout: float = 5.0) -> tuple[Request, ...]:
         """Block until at least ``count`` requests have arrived; return all of them.
 
         For a client running in another thread.
@@ -78,7 +89,7 @@ class MockSSE:
             timeout: The most seconds to wait.
 
         Returns:
-            A copy of the requests received so far (``count`` or more).
+            The requests received so far (``count`` or more), as :attr:`requests`.
 
         Raises:
             TimeoutError: Fewer than ``count`` arrived within ``timeout`` seconds.
@@ -86,14 +97,14 @@ class MockSSE:
         Example:
             >>> handler = MockSSE(Reply(204))
             >>> handler.wait_for_requests(0)
-            []
+            ()
         """
         with self._changed:
             if not self._changed.wait_for(lambda: len(self._requests) >= count, timeout):
                 raise TimeoutError(
                     f"expected {count} requests within {timeout} s, got {len(self._requests)}"
                 )
-            return list(self._requests)
+            return tuple(self._requests)
 
     def __call__(self, request: Any) -> Any:
         """Record ``request`` and answer it with the next response of the script.

@@ -106,15 +106,27 @@ class SSEServer:
             self._routes[path] = script
 
     @property
-    def requests(self) -> list[Request]:
-        """A copy of the requests received so far, on every path, in order of arrival.
+    def requests(self) -> tuple[Request, ...]:
+        """The requests received so far, on every path, in order of arrival.
+
+        A snapshot that cannot be changed (a tuple): :meth:`clear_requests` forgets them.
 
         Example:
             >>> with SSEServer() as server:
-            ...     assert server.requests == []
+            ...     assert server.requests == ()
         """
         with self._lock:
-            return list(self._requests)
+            return tuple(self._requests)
+
+    def clear_requests(self) -> None:
+        """Forget the requests received so far, to check the next ones alone.
+
+        Example:
+            >>> with SSEServer() as server:
+            ...     server.clear_requests()
+        """
+        with self._lock:
+            self._requests.clear()
 
     @property
     def open_connections(self) -> int:
@@ -130,7 +142,7 @@ class SSEServer:
         with self._lock:
             return len(self._httpd.connections)
 
-    def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[Request]:
+    def wait_for_requests(self, count: int, timeout: float = 5.0) -> tuple[Request, ...]:
         """Block until at least ``count`` requests have arrived; return all of them.
 
         Args:
@@ -138,7 +150,7 @@ class SSEServer:
             timeout: The most seconds to wait.
 
         Returns:
-            A copy of the requests received so far (``count`` or more).
+            The requests received so far (``count`` or more), as :attr:`requests`.
 
         Raises:
             TimeoutError: Fewer than ``count`` arrived within ``timeout`` seconds.
@@ -152,7 +164,7 @@ class SSEServer:
                 raise TimeoutError(
                     f"expected {count} requests within {timeout} s, got {len(self._requests)}"
                 )
-            return list(self._requests)
+            return tuple(self._requests)
 
     def wait_until_idle(self, timeout: float = 5.0) -> None:
         """Block until no connection is open: every client has hung up or been answered.
