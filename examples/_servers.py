@@ -49,3 +49,59 @@ def notification_feed() -> SSEServer:
     server = SSEServer()
     server.route("/notifications", respond)
     return server
+
+
+def mcp_server() -> SSEServer:
+    """/mcp: a stand-in for an MCP server on streamable HTTP (protocol 2025-11-25).
+
+    initialize is answered as JSON with a session ID, which every later request must carry
+    (with MCP-Protocol-Version); notifications get 202; other requests an event stream: a
+    priming event (an id, retry: 100, no data), then the response. Of the tools, "greet"
+    needs an argument; "hello" sends a log notification before its result; "report" closes
+    its stream after the priming event, and its result comes on the resume (a GET with
+    Last-Event-ID).
+    """
+    session = {"mcp-session-id": "stand-in-1"}
+    named = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    tools = [
+        {"name": "hello", "inputSchema": {"type": "object", "properties": {}}},
+        {"name": "greet", "inputSchema": named},
+        {"name": "report", "inputSchema": {"type": "object"}},
+    ]
+    pending: dict[str, bytes] = {}  # the priming event's id -> the response to resume with
+
+    def answer(request_id: int, result: object, *, id: str | None = None) -> bytes:
+        return event(json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}), id=id)
+
+    def respond(request: Request) -> Stream | Reply:
+        message = json.loads(request.body) if request.method == "POST" else {}
+        if message.get("method") == "initialize":
+            agreed = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}}
+            body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": agreed})
+            json_type = {"Content-Type": "application/json"}
+            return Reply(200, body.encode(), headers=json_type | session)
+        if request.headers.get("mcp-session-id") != session["mcp-session-id"] or (
+            request.headers.get("mcp-protocol-version") != "2025-11-25"
+        ):
+            return Reply(400, b"missing or unknown session, or protocol version")
+        if request.method == "GET" and request.last_event_id in pending:
+            return Stream(pending.pop(request.last_event_id), headers=session)
+        if request.method != "POST":
+            return Reply(200 if request.method == "DELETE" else 405, headers=session)
+        if "id" not in message:
+            return Reply(202, headers=session)
+        request_id = message["id"]
+        priming = event("", id=f"{request_id}/0", retry=100)
+        if message["method"] == "tools/list":
+            return Stream(priming, answer(request_id, {"tools": tools}), headers=session)
+        name = message["params"]["name"]
+        result: object = {"content": [{"type": "text", "text": f"{name}: done"}], "isError": False}
+        if name == "report":  # the stream ends after its priming event: resume to get it
+            pending[f"{request_id}/0"] = answer(request_id, result, id=f"{request_id}/1")
+            return Stream(priming, headers=session)
+        log = {"jsonrpc": "2.0", "method": "notifications/message", "params": {"data": "hi"}}
+        return Stream(priming, event(json.dumps(log)), answer(request_id, result), headers=session)
+
+    server = SSEServer()
+    server.route("/mcp", respond)
+    return server

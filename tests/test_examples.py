@@ -71,6 +71,7 @@ def runs() -> Iterator[Runs]:
             "notifications": stack.enter_context(servers_module.notification_feed()),
             "trio": stack.enter_context(servers_module.notification_feed()),
             "many": stack.enter_context(servers_module.notification_feed()),
+            "mcp": stack.enter_context(servers_module.mcp_server()),
         }
         commands = {
             "llm alone": ["llm_stream.py"],
@@ -84,6 +85,8 @@ def runs() -> Iterator[Runs]:
             "trio url": ["trio_usage.py", servers["trio"].url + "/notifications"],
             "many alone": ["many_streams.py"],
             "many url": ["many_streams.py", servers["many"].url + "/notifications"],
+            "mcp alone": ["mcp_client.py"],
+            "mcp url": ["mcp_client.py", servers["mcp"].url + "/mcp"],
         }
         processes = {name: start_python(*argv, cwd=EXAMPLES) for name, argv in commands.items()}
         # As a user would run their tests: from the project's root, with pytest.
@@ -110,6 +113,7 @@ def test_every_example_is_checked_here() -> None:
         "trio_usage.py",
         "testing_example.py",
         "many_streams.py",
+        "mcp_client.py",
     }
     examples = {path.name for path in EXAMPLES.glob("*.py") if not path.name.startswith("_")}
     assert examples == checked
@@ -197,3 +201,42 @@ def test_many_streams_against_a_url(runs: Runs) -> None:
     assert runs.output("many url") == MANY_OUTPUT
     resumed = [r.last_event_id for r in runs.servers["many"].requests]
     assert resumed.count(None) == resumed.count("2") == resumed.count("5") == 50
+
+
+def mcp_line(tool: str) -> str:
+    result = {"content": [{"type": "text", "text": f"{tool}: done"}], "isError": False}
+    return json.dumps({"tool": tool, "result": result})
+
+
+MCP_OUTPUT = [mcp_line("hello"), mcp_line("report")]
+
+
+def test_mcp_client_alone(runs: Runs) -> None:
+    """One JSON line per tool without arguments: "greet" needs one and is left alone;
+    "report", whose stream ends after its priming event, is printed once."""
+    assert runs.output("mcp alone").splitlines() == MCP_OUTPUT
+
+
+def test_mcp_client_keeps_its_session_and_resumes_with_a_get(runs: Runs) -> None:
+    """Against a URL: initialize (answered as JSON) gives the session ID that every later
+    request carries; the call whose stream ended after its priming event is resumed by a
+    GET with no body, Last-Event-ID and the session's headers; DELETE ends the session."""
+    assert runs.output("mcp url").splitlines() == MCP_OUTPUT
+    requests = runs.servers["mcp"].requests
+    sent = [json.loads(r.body).get("method") if r.body else None for r in requests]
+    assert list(zip([r.method for r in requests], sent, strict=True)) == [
+        ("POST", "initialize"),
+        ("POST", "notifications/initialized"),
+        ("POST", "tools/list"),
+        ("POST", "tools/call"),
+        ("POST", "tools/call"),
+        ("GET", None),
+        ("DELETE", None),
+    ]
+    assert "mcp-session-id" not in requests[0].headers
+    for request in requests[1:]:
+        assert request.headers["mcp-session-id"] == "stand-in-1"
+        assert request.headers["mcp-protocol-version"] == "2025-11-25"
+    assert requests[2].headers["accept"] == "text/event-stream, application/json"
+    assert json.loads(requests[4].body)["params"] == {"name": "report", "arguments": {}}
+    assert requests[5].last_event_id == "4/0"  # the priming event of JSON-RPC request 4
