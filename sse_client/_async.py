@@ -122,7 +122,10 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
     async def aclose(self) -> None:
         """Close the stream and stop reconnecting (spec: C-CLOSE). Safe from any task.
 
-        A wait before reconnecting ends at once; a read in another task is cancelled.
+        A wait before reconnecting ends at once; a read in another task is cancelled
+        (only this stream's: an HTTP/2 connection's other streams go on). ``on_close``
+        runs here, once the connection is released or the reader cancelled; an error it
+        raises is raised here.
         """
         self._core.close()
         if self._busy:

@@ -119,9 +119,9 @@ class EventSource(BaseEventSource["Client", "Response"]):
 
         Safe to call from another thread. The source waits its reconnection time, then
         resumes from :attr:`last_event_id` (if it reconnects at all: see ``reconnect=``).
-        A read blocked in another thread is woken only on a connection over a socket
-        (HTTP/1.1); on others (HTTP/2, a mock transport) the stream is dropped at the
-        next read.
+        A read blocked in another thread is woken only on a connection of its own
+        (HTTP/1.1); on others (HTTP/2, whose connection carries other streams too; a mock
+        transport) the stream is dropped when its next bytes arrive.
         """
         self._cut = True  # the body may look ended cleanly: it was not the server's end
         self._interrupt()
@@ -130,10 +130,14 @@ class EventSource(BaseEventSource["Client", "Response"]):
         """Close the stream and stop reconnecting (spec: C-CLOSE). Safe from any thread.
 
         A wait before reconnecting ends at once; a read in another thread, or a wait for
-        the response's headers on a new connection, is interrupted. (On your own
-        client, an attempt that reuses one of its idle pooled connections cannot be
-        woken before the response's headers arrive: the HTTP layer does not tell which
-        socket it took. The source's own client keeps no idle connections.)
+        the response's headers on a new connection, is interrupted. Two exceptions: on
+        HTTP/2 the connection carries the client's other streams too, so a read blocked
+        in another thread ends when its stream's next bytes arrive (or at the idle
+        timeout), and only this stream ends; and on your own client, an attempt that
+        reuses one of its idle pooled connections cannot be woken before the response's
+        headers arrive (the HTTP layer does not tell which socket it took; the source's
+        own client keeps no idle connections). ``on_close`` runs here, once the
+        connection is released or the reader woken; an error it raises is raised here.
         """
         self._core.close()
         self._wakeup.set()
@@ -155,7 +159,9 @@ class EventSource(BaseEventSource["Client", "Response"]):
         except self._core.stack.errors as exc:
             self._sleep(self._core.on_failure(exc))
             return
-        self._stream = response.extensions.get("network_stream")
+        # An HTTP/2 connection carries other streams of the client: never shut it down.
+        http2 = response.http_version == "HTTP/2"
+        self._stream = None if http2 else response.extensions.get("network_stream")
         verdict = self._core.on_response(response)
         if verdict is Verdict.OPEN:
             self._chunks = response.iter_bytes()
