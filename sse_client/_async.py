@@ -127,13 +127,13 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         runs here, once the connection is released or the reader cancelled; an error it
         raises is raised here.
         """
-        self._core.close()
+        self._core.close(caller=True)
         if self._busy:
             self._interrupt()
         else:
             with anyio.CancelScope(shield=True):
                 await self._release()
-        self._core.tell_closed()
+        self._core.tell_closed(caller=True)
 
     async def _connect(self) -> None:
         self._cut = False

@@ -231,7 +231,9 @@ class SourceCore:
         self.response: Any = None  # the stack's response, as the driver's type says
         self.parser: EventStreamParser | None = None
         self.closed = False
-        self._told = False  # whether on_close was called
+        # on_close: True once told; before, None if a close() caller tells it, False if
+        # the iteration does (see close()).
+        self._told: bool | None = False
         self._last_event_id = last_event_id
         self._reconnection_time = reconnect.reconnection_time
         # What tells a connection that worked from one that failed (see on_failure).
@@ -459,24 +461,27 @@ class SourceCore:
             again = "giving up" if failures else "not reconnecting"
         return f"{what}; {again}"
 
-    def close(self) -> bool:
+    def close(self, *, caller: bool = False) -> bool:
         """Mark the source closed (spec: C-CLOSE); return whether it was open before.
 
         The parser is left in place (another thread may be feeding it); the last event
         ID stays readable through it. ``on_close`` is told by :meth:`tell_closed`, once
         the driver released the connection, so that a hook that raises cannot keep a
-        reader blocked or a connection held.
+        reader blocked or a connection held; it is told where the source was closed:
+        by the ``caller`` of ``close()``, else by the iteration that ended.
         """
         self.ready_state = ReadyState.CLOSED
         if self.closed:
             return False
         self.closed = True
+        self._told = None if caller else False
         logger.info("source closed")
         return True
 
-    def tell_closed(self) -> None:
-        """Call ``on_close``, once; its error, if any, propagates to the caller."""
-        if not self._told:
+    def tell_closed(self, *, caller: bool = False) -> None:
+        """Call ``on_close``, once, if this is where the source was closed; its error,
+        if any, propagates to the caller."""
+        if self._told is (None if caller else False):
             self._told = True
             self.hooks.on_close(self.source)
 

@@ -139,13 +139,13 @@ class EventSource(BaseEventSource["Client", "Response"]):
         own client keeps no idle connections). ``on_close`` runs here, once the
         connection is released or the reader woken; an error it raises is raised here.
         """
-        self._core.close()
+        self._core.close(caller=True)
         self._wakeup.set()
         if self._busy.locked():
             self._interrupt()
         else:
             self._release()
-        self._core.tell_closed()
+        self._core.tell_closed(caller=True)
 
     def _connect(self) -> None:
         self._stream = None
