@@ -20,7 +20,7 @@ import httpx2
 import pytest
 import trustme
 
-from sse_client import AsyncEventSource, EventSource, ServerSentEvent
+from sse_client import AsyncEventSource, EventSource, ReconnectPolicy, ServerSentEvent
 
 from .drivers import Recorder
 
@@ -60,6 +60,7 @@ class Hypercorn:
         self.config = Config()
         self.config.bind = [f"127.0.0.1:{port}"]
         self.config.loglevel = "WARNING"
+        self.config.graceful_timeout = 0.1  # streams never end by themselves: do not wait
         self.scheme = "http" if tls is None else "https"
         self.url = f"{self.scheme}://127.0.0.1:{port}"
         self._ca = ca
@@ -174,7 +175,8 @@ def test_reconnect_restarts_only_its_own_http2_stream(h2_server: Any) -> None:
     with httpx2.Client(**options) as client:
         hooks_a, hooks_b = Recorder(), Recorder()
         a = EventSource(server.url + "/a", client=client, hooks=hooks_a)
-        b = EventSource(server.url + "/b", client=client, hooks=hooks_b)
+        soon = ReconnectPolicy(reconnection_time=0.01)
+        b = EventSource(server.url + "/b", client=client, hooks=hooks_b, reconnect=soon)
         got_a: list[ServerSentEvent] = []
         got_b: list[ServerSentEvent] = []
         threads = [
