@@ -63,8 +63,9 @@ output format:
   Line breaks inside DATA are shown as \\n, so every event stays on one line.
   On a terminal, other control characters are shown as escapes (\\x1b), so a
   server cannot drive the terminal; to a pipe or a file, output is exact.
-  --json prints {"event", "data", "id"} objects instead (exact, one per line),
-  and comments, with --comments, as {"comment": TEXT}.
+  --json prints {"event", "data", "id", "retry"} objects instead (exact, one
+  per line; retry is null unless the block set it), and comments, with
+  --comments, as {"comment": TEXT}. -v names the HTTP version on connect.
 
 environment:
   HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY choose a proxy; SSL_CERT_FILE
@@ -82,7 +83,8 @@ reconnection:
 
 exit status:
   0    a clean end: HTTP 204, a body the server ended cleanly (without
-       --follow), the end of the stream without reconnection, or --max-events
+       --follow), the end of the stream without reconnection, --max-events,
+       or --until
   1    the stream failed: an error status, the wrong Content-Type, a network
        error without reconnection, a certificate that does not verify, a first
        connection that failed 3 times, or reconnection given up (--max-attempts)
@@ -92,8 +94,17 @@ exit status:
 examples:
   python -m sse_client --demo
   python -m sse_client https://example.com/stream -v --max-events 10
-  python -m sse_client https://api.example.com/v1/chat/completions --json \\
-      -H 'Authorization: Bearer TOKEN' --json-body '{"stream": true}'
+  # An LLM's token stream: a POST with a JSON body, done at its last event
+  python -m sse_client https://api.anthropic.com/v1/messages --until message_stop \\
+      -H "x-api-key: $ANTHROPIC_API_KEY" -H 'anthropic-version: 2023-06-01' \\
+      --json-body '{"model": "claude-sonnet-4-5", "max_tokens": 256, "stream": true,
+                    "messages": [{"role": "user", "content": "Hi"}]}'
+  # What an MCP server streams back to a POST, as JSON lines
+  python -m sse_client http://127.0.0.1:8000/mcp --json \\
+      -H 'Accept: application/json, text/event-stream' \\
+      --json-body '{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params":
+                    {"protocolVersion": "2025-11-25", "capabilities": {},
+                     "clientInfo": {"name": "cli", "version": "1"}}}'
 """
 
 
@@ -226,6 +237,12 @@ def build_parser(prog: str = PROG_MODULE) -> argparse.ArgumentParser:
         " (default: %(default)g; 0: wait forever)",
     )
     stream.add_argument("--max-events", type=_count, metavar="N", help="stop after N events")
+    stream.add_argument(
+        "--until",
+        metavar="TYPE",
+        help="stop (status 0) after the first event of this type, such as an LLM stream's"
+        " message_stop: a GET that ends and is reconnected would restart the server's work",
+    )
     output = parser.add_argument_group("output")
     output.add_argument("--json", action="store_true", help="print JSON lines: event, data, id")
     output.add_argument("--comments", action="store_true", help="print comment lines too")
@@ -254,14 +271,15 @@ def format_line(event: ServerSentEvent, *, as_json: bool = False) -> str:
 
     Returns:
         ``TYPE #ID: DATA`` (``TYPE: DATA`` without an id), line breaks in the data
-        written as ``\\n``; or ``{"event": ..., "data": ..., "id": ...}``.
+        written as ``\\n``; or ``{"event": ..., "data": ..., "id": ..., "retry": ...}``.
 
     Example:
         >>> format_line(ServerSentEvent(event="delta", data="a\\nb", id="7"))
         'delta #7: a\\\\nb'
     """
     if as_json:
-        return json.dumps({"event": event.event, "data": event.data, "id": event.id})
+        fields = {"event": event.event, "data": event.data, "id": event.id, "retry": event.retry}
+        return json.dumps(fields)
     label = f"{event.event} #{event.id}" if event.id else event.event
     # Data never holds a CR (the parser splits lines at it), so LF is the only break.
     return f"{label}: " + event.data.replace("\n", _SHOWN_LINE_BREAK)
@@ -426,7 +444,7 @@ class _Output(Hooks):
         self._connected = self._opened = True
         # An HTTP/1.1 server may send an empty reason phrase.
         status = " ".join(filter(None, (str(response.status_code), response.reason_phrase)))
-        self.note(f"connected: {status} {response.url}")
+        self.note(f"connected: {response.http_version} {status} {response.url}")
 
     def on_error(self, source: EventSource, failure: Failure) -> Stop | None:
         error = failure.error
@@ -547,7 +565,7 @@ def _consume(url: str, args: argparse.Namespace, options: _Options, output: _Out
     ):
         for count, event in enumerate(source, 1):
             output.event(event)
-            if count == args.max_events:
+            if count == args.max_events or event.event == args.until:
                 break
     return EXIT_OK
 

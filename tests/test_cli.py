@@ -64,14 +64,38 @@ def test_prints_one_readable_line_per_event(sse_server: SSEServer, capsys: Captu
 
 
 def test_json_lines_are_exact(sse_server: SSEServer, capsys: Capture) -> None:
-    """--json prints one JSON object per event with event, data and id."""
-    sse_server.route("/s", Stream(event("two\nlines", id="9"), event("\\n", event="x")))
+    """--json prints one JSON object per event with event, data, id and retry (the
+    block's retry: field, which the readable form does not show)."""
+    sse_server.route("/s", Stream(event("two\nlines", id="9"), event("\\n", event="x", retry=2500)))
     status = main([sse_server.url + "/s", "--json", "--no-reconnect"])
     assert status == 0
     assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [
-        {"event": "message", "data": "two\nlines", "id": "9"},
-        {"event": "x", "data": "\\n", "id": "9"},
+        {"event": "message", "data": "two\nlines", "id": "9", "retry": None},
+        {"event": "x", "data": "\\n", "id": "9", "retry": 2500},
     ]
+
+
+def test_until_ends_at_the_first_event_of_a_type(sse_server: SSEServer, capsys: Capture) -> None:
+    """--until TYPE prints that event and exits 0, even with --follow: a stream that is
+    done (an LLM's message_stop) is not reconnected, which would start it over."""
+    sse_server.route(
+        "/s",
+        Stream(
+            event("{}", event="message_start", id="1"),
+            event("{}", event="content_block_delta", id="2"),
+            event("{}", event="message_stop", id="3"),
+            event("after", id="4"),
+        ),
+    )
+    assert main([sse_server.url + "/s", "--until", "message_stop", "--follow"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "message_start #1: {}",
+        "content_block_delta #2: {}",
+        "message_stop #3: {}",
+    ]
+    assert err == ""
+    assert len(sse_server.requests) == 1
 
 
 def test_request_options_reach_the_server(sse_server: SSEServer) -> None:
@@ -163,7 +187,7 @@ def test_verbose_tells_the_lifecycle_and_comments_are_printed(
     assert status == 0
     assert out == ": ping\nmessage #1: a\n"
     lines = err.splitlines()
-    assert lines[0] == f"* connected: 200 OK {sse_server.url}/s"
+    assert lines[0] == f"* connected: HTTP/1.1 200 OK {sse_server.url}/s"
     assert lines[1] == "* the server ended the stream after id '1'"
     assert lines[2].startswith("* reconnecting in 0.01 s")
     assert lines[2].endswith(" with Last-Event-ID '1'")
@@ -650,16 +674,17 @@ def test_http2_reads_a_stream_over_http2(ca: trustme.CA, ca_file: str, capsys: C
         status = main([url, "--http2", "--cacert", ca_file, "--no-reconnect", "-v"])
     out, err = capsys.readouterr()
     assert (status, out) == (0, "message: hello\n")
-    assert err.splitlines()[0] == f"* connected: 200 OK {url}"
+    assert err.splitlines()[0] == f"* connected: HTTP/2 200 OK {url}"  # --http2 confirmed
 
 
 @pytest.mark.skipif(importlib.util.find_spec("h2") is None, reason="needs h2")
 def test_http2_is_offered_and_http1_still_works(tls_url: str, capsys: Capture) -> None:
-    """--http2 offers HTTP/2; a server that only speaks HTTP/1.1 is read as before."""
+    """--http2 offers HTTP/2; a server that does not take it (HTTP/1.0 here) is read as
+    before, and -v says which version it spoke."""
     assert main([tls_url, "--http2", "--insecure", "--no-reconnect", "-v"]) == 0
     out, err = capsys.readouterr()
     assert out == "message: hello\n"
-    assert err.startswith(f"* connected: 200 OK {tls_url}\n")
+    assert err.startswith(f"* connected: HTTP/1.0 200 OK {tls_url}\n")
 
 
 def test_http2_without_h2_is_a_usage_error(
@@ -696,7 +721,7 @@ def test_status_line_without_a_reason_phrase_has_single_spaces(capsys: Capture) 
     """A server that sends no reason phrase gets `200 URL`, not `200  URL`."""
     with one_stream_server(reason="") as url:
         assert main([url, "--no-reconnect", "-v"]) == 0
-    assert capsys.readouterr().err.splitlines()[0] == f"* connected: 200 {url}"
+    assert capsys.readouterr().err.splitlines()[0] == f"* connected: HTTP/1.0 200 {url}"
 
 
 # -- What a hostile server can print --------------------------------------------------------
@@ -709,7 +734,12 @@ class Terminal(io.StringIO):
         return True
 
 
-HOSTILE = {"data": "\x1b]0;owned\x07red\x1b[31m\ttab\nnext\x7f", "event": "\x1b[2J", "id": "\x9b6n"}
+HOSTILE: dict[str, str | None] = {
+    "data": "\x1b]0;owned\x07red\x1b[31m\ttab\nnext\x7f",
+    "event": "\x1b[2J",
+    "id": "\x9b6n",
+    "retry": None,
+}
 
 
 @pytest.fixture
@@ -752,7 +782,7 @@ def test_messages_on_a_terminal_are_escaped_too(
 def test_output_to_a_pipe_is_exact(hostile_url: str, capsys: Capture) -> None:
     """To a pipe, the readable form keeps every character but the line break as sent."""
     assert main([hostile_url, "--no-reconnect", "--comments"]) == 0
-    data = HOSTILE["data"].replace("\n", "\\n")
+    data = str(HOSTILE["data"]).replace("\n", "\\n")
     assert capsys.readouterr().out == (
         f":\x1b[2Jcomment\n{HOSTILE['event']} #{HOSTILE['id']}: {data}\n"
     )

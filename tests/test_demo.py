@@ -40,7 +40,7 @@ def check_stderr(stderr: str) -> None:
     lines = stderr.splitlines()
     assert len(lines) == 7
     assert lines[0].startswith("* demo server on http://127.0.0.1:")
-    url = lines[1].removeprefix("* connected: 200 OK ")
+    url = lines[1].removeprefix("* connected: HTTP/1.1 200 OK ")
     assert url.startswith("http://127.0.0.1:")
     assert url.endswith(_demo.PATH)
     # The first connection was cut after event 10, in the middle of event 11: an

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
 from typing import Any
 
+import anthropic
 import anyio
 import httpx
 import httpx2
@@ -200,6 +201,59 @@ async def test_aiter_events_reads_the_openai_sdks_async_raw_stream(sse_server: S
         ) as raw,
     ):
         assert tokens([e async for e in aiter_events(raw)]) == "Hello!"
+
+
+def message_stream() -> Stream:
+    """An Anthropic-style messages stream: typed events, text in content_block_delta."""
+    deltas = [
+        {"type": "content_block_delta", "delta": {"type": "text_delta", "text": text}}
+        for text in ("Hel", "lo", "!")
+    ]
+    return Stream(
+        event(json.dumps({"type": "message_start"}), event="message_start"),
+        *(event(json.dumps(delta), event="content_block_delta") for delta in deltas),
+        event(json.dumps({"type": "message_stop"}), event="message_stop"),
+    )
+
+
+def text_of(events: list[ServerSentEvent]) -> str:
+    """The text of a messages stream, up to message_stop."""
+    text = ""
+    for item in events:
+        if item.event == "message_stop":
+            break
+        if item.event == "content_block_delta":
+            text += item.json()["delta"]["text"]
+    return text
+
+
+def test_iter_events_reads_the_anthropic_sdks_raw_stream(sse_server: SSEServer) -> None:
+    """anthropic's sync raw streaming response, as the README shows it for async."""
+    sse_server.route("/v1/messages", message_stream())
+    client = anthropic.Anthropic(base_url=sse_server.url, api_key="test", max_retries=0)
+    with client.messages.with_streaming_response.create(
+        model="m", max_tokens=16, messages=[{"role": "user", "content": "hi"}], stream=True
+    ) as raw:
+        assert text_of(list(iter_events(raw))) == "Hello!"
+    client.close()
+    (request,) = sse_server.requests
+    assert json.loads(request.body)["stream"] is True
+    assert "anthropic-version" in request.headers
+
+
+@pytest.mark.anyio
+async def test_aiter_events_reads_the_anthropic_sdks_async_raw_stream(
+    sse_server: SSEServer,
+) -> None:
+    """anthropic's async raw streaming response, exactly as in the README."""
+    sse_server.route("/v1/messages", message_stream())
+    async with (
+        anthropic.AsyncAnthropic(base_url=sse_server.url, api_key="test", max_retries=0) as client,
+        client.messages.with_streaming_response.create(
+            model="m", max_tokens=16, messages=[{"role": "user", "content": "hi"}], stream=True
+        ) as raw,
+    ):
+        assert text_of([e async for e in aiter_events(raw)]) == "Hello!"
 
 
 def test_an_sdk_response_that_is_not_a_stream_is_checked(sse_server: SSEServer) -> None:
