@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from ._async import AsyncEventSource, aiter_events
 from ._backoff import wait_reconnection_time
-from ._core import BaseEventSource
 from ._errors import (
     EventTooLarge,
     HTTPResponse,
@@ -40,6 +39,7 @@ from ._policy import (
     Stop,
     Timeouts,
 )
+from ._source import BaseEventSource
 from ._sync import EventSource, iter_events
 
 __version__ = "0.1.0"

@@ -5,7 +5,7 @@
 aiohttp session those few calls, so that the async driver runs on it unchanged. The
 core builds each request with httpx2's ``URL``, ``Headers`` and ``Timeout``, as for
 httpx2; here they become the strings and ``ClientTimeout`` aiohttp takes. The body is
-read with ``readany()``: what the socket gave, decompressed, in one piece per read.
+read with ``iter_any()``: what the socket gave, decompressed, in one piece per read.
 
 Redirects are aiohttp's: it makes at most ten requests (nine redirects followed), and
 across origins it drops

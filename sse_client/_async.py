@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ._core import BaseEventSource, Verdict, check_response, response_error
-from ._errors import BODY_PREVIEW_SIZE, StreamEnded
+from ._core import Verdict, check_response, response_error
+from ._errors import BODY_PREVIEW_SIZE, ResponseError, StreamEnded
 from ._http import as_response
 from ._models import ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
+from ._source import BaseEventSource
 
 if TYPE_CHECKING:
     from ._http import AsyncClient, AsyncResponse, Stack  # noqa: F401 -- in the base class
@@ -149,12 +150,11 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         verdict = self._core.on_response(response)
         if verdict is Verdict.OPEN:
             self._chunks = response.aiter_bytes()
-            self._wake = response if hasattr(response, "interrupt") else None
+            self._wake = response if self._core.stack.wakes_reads else None
             return
-        preview = b"" if verdict is Verdict.END else await _read_preview(response)
-        await response.aclose()
-        if verdict is not Verdict.END:
-            await self._sleep(self._core.on_failure(response_error(response, preview), response))
+        error = await _refuse(response, verdict)
+        if error is not None:
+            await self._sleep(self._core.on_failure(error, response))
 
     async def _request(self) -> Any:
         # The core describes the request, asking for each per-attempt setting in turn.
@@ -300,12 +300,11 @@ async def _open(source: Any) -> AsyncIterator[bytes]:
         )
     if hasattr(source, "status_code") and hasattr(source, "headers"):
         verdict = check_response(source)
-        if verdict is Verdict.END:
-            return _from_iterable(())
         if verdict is not Verdict.OPEN:
-            preview = await _read_preview(source)
-            await _close(source)
-            raise response_error(source, preview)
+            error = await _refuse(source, verdict)
+            if error is None:
+                return _from_iterable(())  # a 204: no events
+            raise error
     chunks = aiter_bytes()
     if not isinstance(chunks, AsyncIterator):
         _close_iterator_now(chunks)
@@ -316,6 +315,14 @@ async def _open(source: Any) -> AsyncIterator[bytes]:
 async def _from_iterable(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield chunk
+
+
+async def _refuse(response: Any, verdict: Verdict) -> ResponseError | None:
+    # A response that did not open the stream: closed, after a preview of its body is
+    # read for the error that says what the server sent; a 204 is a clean end (None).
+    preview = b"" if verdict is Verdict.END else await _read_preview(response)
+    await _close(response)
+    return None if verdict is Verdict.END else response_error(response, preview)
 
 
 async def _close(response: Any) -> None:

@@ -23,13 +23,14 @@ import re
 import ssl
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, TextIO
 
 import httpx2
 
 from . import STOP, EventSource, Failure, Hooks, ReconnectPolicy, Stop, StreamEnded, Timeouts
 from ._backoff import certificate_error
+from ._core import last_event_id_header
 from ._errors import SSEError
 from ._models import ServerSentEvent
 from ._policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_RECONNECTION_TIME
@@ -295,14 +296,34 @@ def escape_controls(text: str) -> str:
     return _CONTROLS.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Options:
-    """What the arguments ask for, checked."""
+    """Everything the arguments ask for, checked: all that the run reads."""
 
-    headers: httpx2.Headers
+    url: str | None  # None with --demo, whose server says where to go
     method: str
-    verify: ssl.SSLContext | bool = True
-    body: dict[str, Any] = field(default_factory=dict)
+    headers: httpx2.Headers
+    body: dict[str, Any]
+    last_event_id: str
+    policy: ReconnectPolicy
+    timeout: Timeouts
+    verify: ssl.SSLContext | bool
+    http2: bool
+    max_events: int | None
+    until: str | None
+    show: _Show
+
+
+@dataclass(frozen=True)
+class _Show:
+    """How the run tells what happens (see :class:`_Output`)."""
+
+    as_json: bool = False
+    verbose: bool = False
+    quiet: bool = False
+    comments: bool = False
+    first_tries: int | None = None  # see FIRST_TRIES
+    tell_ends: bool = False  # a clean end ends the command: say so
 
 
 def _one_line(text: str) -> str:
@@ -319,7 +340,8 @@ def _describe(error: BaseException) -> str:
 
 
 def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> _Options:
-    """Check what argparse cannot; a problem ends the run with status 2 and a usage line."""
+    """Check what argparse cannot, and gather all the run reads into one value; a problem
+    ends the run with status 2 and a usage line."""
     if args.demo == (args.url is not None):
         parser.error("give a URL, or --demo")
     if args.url is not None:
@@ -329,7 +351,7 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
             parser.error(f"invalid URL {args.url!r}: {exc}")
         if url.scheme not in ("http", "https") or not url.host:
             parser.error(f"expected an http:// or https:// URL, got {args.url!r}")
-    if _has_control_characters(args.last_event_id):
+    if last_event_id_header(args.last_event_id) is None:  # the sources' own rule
         parser.error(f"--last-event-id cannot hold control characters, got {args.last_event_id!r}")
     headers: list[tuple[bytes, bytes]] = []
     for header in args.header:
@@ -358,7 +380,35 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
             verify = ssl.create_default_context(cafile=args.cacert)
         except (OSError, ssl.SSLError) as exc:
             parser.error(f"--cacert {args.cacert!r}: {exc}")
-    return _Options(headers=httpx2.Headers(headers), method=method, verify=verify, body=body)
+    # After errors only, unless --follow: a stream that the server ends cleanly (as
+    # most frameworks end a finite stream) is over, and the command exits 0.
+    reconnects = not args.no_reconnect and (args.reconnect or method == "GET")
+    policy = ReconnectPolicy(
+        after=("always" if args.follow else "errors") if reconnects else "never",
+        reconnection_time=args.reconnection_time,
+        max_attempts=args.max_attempts,
+    )
+    return _Options(
+        url=args.url,
+        method=method,
+        headers=httpx2.Headers(headers),
+        body=body,
+        last_event_id=args.last_event_id,
+        policy=policy,
+        timeout=Timeouts(idle=args.idle_timeout or None),
+        verify=verify,
+        http2=args.http2,
+        max_events=args.max_events,
+        until=args.until,
+        show=_Show(
+            as_json=args.json,
+            verbose=args.verbose or args.demo,
+            quiet=args.quiet,
+            comments=args.comments,
+            first_tries=None if args.follow else FIRST_TRIES,
+            tell_ends=policy.after == "errors",
+        ),
+    )
 
 
 def _has_control_characters(text: str) -> bool:
@@ -391,22 +441,13 @@ class _Output(Hooks):
     stops the command.
     """
 
-    def __init__(
-        self,
-        *,
-        as_json: bool,
-        verbose: bool,
-        quiet: bool = False,
-        comments: bool = False,
-        first_tries: int | None = None,
-        tell_ends: bool = False,
-    ) -> None:
-        self.as_json = as_json
-        self.verbose = verbose
-        self.quiet = quiet
-        self.comments = comments
-        self.first_tries = first_tries
-        self.tell_ends = tell_ends
+    def __init__(self, show: _Show) -> None:
+        self.as_json = show.as_json
+        self.verbose = show.verbose
+        self.quiet = show.quiet
+        self.comments = show.comments
+        self.first_tries = show.first_tries
+        self.tell_ends = show.tell_ends
         self._failure = ""  # what the last failure was, for the reconnection line
         self._connected = False  # whether the failure to come ends an open stream
         self._opened = False  # whether any connection ever opened
@@ -513,16 +554,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG_MODULE) -> int:
     args = parser.parse_args(argv)
     options = _check_arguments(parser, args)
     _replace_unencodable(sys.stdout)
-    output = _Output(
-        as_json=args.json,
-        verbose=args.verbose or args.demo,
-        quiet=args.quiet,
-        comments=args.comments,
-        first_tries=None if args.follow else FIRST_TRIES,
-        tell_ends=_policy(args, options.method).after == "errors",
-    )
+    output = _Output(options.show)
     try:
-        if args.demo:
+        if options.url is None:
             from ._demo import DemoServer
 
             with DemoServer() as demo:
@@ -530,8 +564,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG_MODULE) -> int:
                     f"demo server on {demo.url}: a token stream that drops once,"
                     " resumes from its last event ID, and ends"
                 )
-                return _consume(demo.url, args, options, output)
-        return _consume(args.url, args, options, output)
+                return _consume(demo.url, options, output)
+        return _consume(options.url, options, output)
     except (SSEError, httpx2.HTTPError) as exc:
         output.error(_describe(exc))
         return EXIT_FAILED
@@ -545,10 +579,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG_MODULE) -> int:
         return EXIT_OK
 
 
-def _consume(url: str, args: argparse.Namespace, options: _Options, output: _Output) -> int:
+def _consume(url: str, options: _Options, output: _Output) -> int:
     # Our own client, for the TLS and HTTP/2 options; trust_env (the default, said here
     # because --help promises it) honours the proxy and SSL_CERT_* variables.
-    client = httpx2.Client(verify=options.verify, http2=args.http2, trust_env=True)
+    client = httpx2.Client(verify=options.verify, http2=options.http2, trust_env=True)
     with (
         client,
         EventSource(
@@ -556,29 +590,18 @@ def _consume(url: str, args: argparse.Namespace, options: _Options, output: _Out
             client=client,
             method=options.method,
             headers=options.headers,
-            last_event_id=args.last_event_id,
-            reconnect=_policy(args, options.method),
-            timeout=Timeouts(idle=args.idle_timeout or None),
+            last_event_id=options.last_event_id,
+            reconnect=options.policy,
+            timeout=options.timeout,
             hooks=output,
             **options.body,
         ) as source,
     ):
         for count, event in enumerate(source, 1):
             output.event(event)
-            if count == args.max_events or event.event == args.until:
+            if count == options.max_events or event.event == options.until:
                 break
     return EXIT_OK
-
-
-def _policy(args: argparse.Namespace, method: str) -> ReconnectPolicy:
-    # After errors only, unless --follow: a stream that the server ends cleanly (as
-    # most frameworks end a finite stream) is over, and the command exits 0.
-    reconnects = not args.no_reconnect and (args.reconnect or method == "GET")
-    return ReconnectPolicy(
-        after=("always" if args.follow else "errors") if reconnects else "never",
-        reconnection_time=args.reconnection_time,
-        max_attempts=args.max_attempts,
-    )
 
 
 def _replace_unencodable(stream: TextIO) -> None:

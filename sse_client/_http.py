@@ -55,6 +55,8 @@ class Stack:
         blocking: Whether the stack has blocking clients too (aiohttp has none).
         adapter: What gives the user's async client the httpx2 calls a source makes,
             for a stack that lacks them (aiohttp).
+        wakes_reads: Whether a response can wake its own read from another task
+            (aiohttp's ``interrupt``), so that reads need no cancel scope.
         malformed: Whether an error of the stack says that a response could not be
             read (a garbled status line, a header line too long), for a stack whose
             type for it is not among ``retryable`` (aiohttp): retryable too, as httpx2's
@@ -66,6 +68,7 @@ class Stack:
     errors: tuple[type[Exception], ...]
     blocking: bool = True
     adapter: Callable[[Any], Any] | None = None
+    wakes_reads: bool = False
     malformed: Callable[[BaseException], bool] | None = None
 
     def retries(self, error: BaseException) -> bool:
@@ -143,6 +146,7 @@ def _load(name: str) -> Stack:
             _aiohttp.ERRORS,
             blocking=False,
             adapter=_aiohttp.Session,
+            wakes_reads=True,
             malformed=_aiohttp.malformed,
         )
     return Stack.of_module(sys.modules[name])

@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._core import BaseEventSource, Verdict, check_response, response_error
-from ._errors import BODY_PREVIEW_SIZE, StreamEnded
+from ._core import Verdict, check_response, response_error
+from ._errors import BODY_PREVIEW_SIZE, ResponseError, StreamEnded
 from ._models import ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
+from ._source import BaseEventSource
 
 if TYPE_CHECKING:
     from ._http import Client, Response, Stack  # noqa: F401 -- Response: in the base class
@@ -166,10 +167,9 @@ class EventSource(BaseEventSource["Client", "Response"]):
         if verdict is Verdict.OPEN:
             self._chunks = response.iter_bytes()
             return
-        preview = b"" if verdict is Verdict.END else _read_preview(response)
-        response.close()
-        if verdict is not Verdict.END:
-            self._sleep(self._core.on_failure(response_error(response, preview), response))
+        error = _refuse(response, verdict)
+        if error is not None:
+            self._sleep(self._core.on_failure(error, response))
 
     def _request(self) -> Any:
         # The core describes the request, asking for each per-attempt setting in turn.
@@ -312,14 +312,21 @@ def _open(source: Any) -> Iterable[bytes]:
         )
     if hasattr(source, "status_code") and hasattr(source, "headers"):
         verdict = check_response(source)
-        if verdict is Verdict.END:
-            return ()
         if verdict is not Verdict.OPEN:
-            preview = _read_preview(source)
-            source.close()
-            raise response_error(source, preview)
+            error = _refuse(source, verdict)
+            if error is None:
+                return ()  # a 204: no events
+            raise error
     chunks: Iterable[bytes] = iter_bytes()
     return chunks
+
+
+def _refuse(response: Any, verdict: Verdict) -> ResponseError | None:
+    # A response that did not open the stream: closed, after a preview of its body is
+    # read for the error that says what the server sent; a 204 is a clean end (None).
+    preview = b"" if verdict is Verdict.END else _read_preview(response)
+    response.close()
+    return None if verdict is Verdict.END else response_error(response, preview)
 
 
 def _read_preview(response: Any) -> bytes:
