@@ -131,7 +131,6 @@ class SourceCore:
         "_accept",
         "_attempts",
         "_body",
-        "_comments",
         "_headers",
         "_last_event_id",
         "_opened_at",
@@ -143,6 +142,7 @@ class SourceCore:
         "_whole",
         "also_accept",
         "closed",
+        "comments",
         "hooks",
         "max_event_size",
         "method",
@@ -243,8 +243,9 @@ class SourceCore:
         self.timeout = _stack_timeout(stack, timeout)
         self.run = _NO_FAILURES
         self.hooks = _NO_HOOKS if hooks is None else hooks
-        # Comments are parsed only for a hook that wants them.
-        self._comments = type(self.hooks).on_comment is not Hooks.on_comment
+        #: Whether comment lines are parsed, and come among the events: only for a hook
+        #: that wants them.
+        self.comments = type(self.hooks).on_comment is not Hooks.on_comment
 
     # -- State the user reads ----------------------------------------------------------
 
@@ -332,7 +333,7 @@ class SourceCore:
             # driver reports both in the order the server sent them.
             if self._whole:
                 self.parser = WholeBody(self._last_event_id, self.max_event_size)
-            elif self._comments:
+            elif self.comments:
                 self.parser = InlineCommentParser(
                     last_event_id=self._last_event_id,
                     max_event_size=self.max_event_size,
@@ -366,7 +367,7 @@ class SourceCore:
     def progress(self, items: list[Any]) -> None:
         """Take the items one read of the open stream gave: whether an event was among
         them (a comment alone is no progress). The drivers ask only until it was."""
-        self.progressed = not self._comments or any(
+        self.progressed = not self.comments or any(
             isinstance(item, ServerSentEvent) for item in items
         )
 
