@@ -206,8 +206,11 @@ def openai_sdk(chunks: list[bytes]) -> int:
 
 
 def launchdarkly(chunks: list[bytes]) -> int:
-    from ld_eventsource.actions import Event
-    from ld_eventsource.reader import _BufferedLineReader, _SSEReader
+    from ld_eventsource.actions import Event  # type: ignore[import-untyped]
+    from ld_eventsource.reader import (  # type: ignore[import-untyped]
+        _BufferedLineReader,
+        _SSEReader,
+    )
 
     lines = _BufferedLineReader.lines_from(iter(chunks))
     return sum(1 for item in _SSEReader(lines).events_and_comments() if isinstance(item, Event))
