@@ -170,7 +170,7 @@ class EventStreamParser:
         "_error",
         "_event",
         "_head",
-        "_held",
+        "_hold",
         "_id_buffer",
         "_limit",
         "_line",
@@ -207,9 +207,12 @@ class EventStreamParser:
         self._error: Exception | None = None  # what every read raises once closed
         self._head: bytes | None = b""  # the first bytes while they may be a BOM, then None
         self._skip_lf = False  # the last read ended with CR: drop one LF that follows
-        self._line: list[bytes] = []  # the unfinished last line, as it arrived
-        self._held = b""  # whole lines before it, held back while they change nothing
-        self._line_bytes = 0  # its length in bytes (counted up: small ints cost no allocation)
+        # The bytes after the last line read: the unfinished line as it arrived, after
+        # whole lines that wait with it in a trickle (see feed()), at most _hold bytes.
+        self._line: list[bytes] = []
+        self._hold = min(_HOLD_BYTES, self._limit)
+        # The unfinished line's length in bytes (counted up: small ints cost no allocation)
+        self._line_bytes = 0
         self._line_chars = 0  # its length in characters, once measured
         self._line_decoder: IncrementalDecoder | None = None  # what measures it, once long
         # The buffers of the event being read (spec: "data buffer", "event type
@@ -244,9 +247,30 @@ class EventStreamParser:
             elif read:
                 self._line.append(read)
             return []
+        line = self._line
+        if line:
+            # Earlier reads began a line, maybe after whole lines held back: finish it.
+            line.append(read)
+            read = b"".join(line)
+            line.clear()
+            if (
+                # In a trickle of small reads, whole lines that change nothing a caller
+                # sees yet (within the limit, no blank line, no CR to read, no retry:,
+                # no comment for on_comment) wait with the unfinished line: one pass per
+                # event, not per line. (Pending bytes never start with LF: a blank line
+                # is an LF after another.)
+                len(read) + self._data_size <= self._hold
+                and read.find(b"\n\n") < 0
+                and 13 not in read
+                and read.find(b"retry") < 0
+                and (self._on_comment is None or (read[0] != 58 and read.find(b"\n:") < 0))
+            ):
+                line.append(read)
+                self._line_bytes = len(read) - 1 - read.rfind(10)  # the unfinished line's
+                return []
+            self._line_bytes = 0
         # Decode the complete lines only: a line ends at an ASCII byte, never inside a
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
-        line = self._line
         tail = b""
         if read[-1] != 10 and read[-1] != 13:  # the read ends inside a line
             end = read.rfind(10)
@@ -255,75 +279,46 @@ class EventStreamParser:
             tail = read[end + 1 :]
             read = read[: end + 1]
         events: list[Any] = []
-        if line or self._held:  # the lines that earlier reads began or held back first
-            held = len(self._held)
-            trickle = bool(line)  # did the read finish a line that earlier reads began?
-            if trickle:
-                line.append(read)
-                read = b"".join(line)
-                line.clear()
-                self._line_decoder = None
-                self._line_bytes = 0
-            if held:
-                read = self._held + read
-                self._held = b""
-            if (
-                # A trickle's lines that change nothing a caller sees yet (no blank line,
-                # no retry:, no comment for on_comment, within the limit) wait for a blank
-                # line: one pass per event, not per line. (Held lines were checked.)
-                trickle
-                and len(read) <= _HOLD_BYTES
-                and 13 not in read
-                and read[0] != 10
-                and read[-2] != 10
-                and read.find(b"\n\n", held - 1 if held else 0) < 0
-                and read.find(b"retry", held) < 0
-                and (self._on_comment is None or (read[0] != 58 and read.find(b"\n:", held) < 0))
-                and len(read) + self._data_size <= self._limit
-            ):
-                self._held = read
-                read = b""
-        if read:
-            if 13 in read:
-                # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read,
-                # an LF starting the next read belongs to it. (CR and LF are ASCII.)
-                if read[-1] == 13:
-                    if not tail:
-                        self._skip_lf = True
-                        self._plain = None
-                    read += b"\n"  # (a CRLF now, which becomes one LF below)
-                if _lone_cr(read) is None:
-                    # Each CR is a CRLF's: dropping them costs a seventh of replacing CRLFs.
-                    read = read.replace(b"\r", b"")
-                else:
-                    read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            try:
-                text = read.decode()  # (with no arguments to parse: a fifth cheaper)
-            except UnicodeDecodeError:
-                text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
-            one = None if self._dirty else _one_block(text)
-            if one and len(text) <= self._limit:
-                # The whole read is one common block, from a clean start: a server that
-                # flushes every event sends one per read. Built here, not by _read(),
-                # for 22 % fewer instructions per such read (callgrind: 14.8k to 11.6k).
-                id1, event, id2, value = one.groups()
-                last_id = self._id_buffer
-                if id1 or id2:  # spec: F-ID, D-ID
-                    last_id = _id_value(id2 or id1)
-                obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
-                obj.event = event or "message"
-                obj.data = value
-                obj.id = last_id
-                obj.retry = None
-                obj.__class__ = ServerSentEvent
-                events.append(obj)
-                self.last_event_id = self._id_buffer = last_id
+        if 13 in read:
+            # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read,
+            # an LF starting the next read belongs to it. (CR and LF are ASCII.)
+            if read[-1] == 13:
+                if not tail:
+                    self._skip_lf = True
+                    self._plain = None
+                read += b"\n"  # (a CRLF now, which becomes one LF below)
+            if _lone_cr(read) is None:
+                # Each CR is a CRLF's: dropping them costs a seventh of replacing CRLFs.
+                read = read.replace(b"\r", b"")
             else:
-                self._read(text, events)
+                read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        try:
+            text = read.decode()  # (with no arguments to parse: a fifth cheaper)
+        except UnicodeDecodeError:
+            text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
+        one = None if self._dirty else _one_block(text)
+        if one and len(text) <= self._limit:
+            # The whole read is one common block, from a clean start: a server that
+            # flushes every event sends one per read. Built here, not by _read(),
+            # for 22 % fewer instructions per such read (callgrind: 14.8k to 11.6k).
+            id1, event, id2, value = one.groups()
+            last_id = self._id_buffer
+            if id1 or id2:  # spec: F-ID, D-ID
+                last_id = _id_value(id2 or id1)
+            obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
+            obj.event = event or "message"
+            obj.data = value
+            obj.id = last_id
+            obj.retry = None
+            obj.__class__ = ServerSentEvent
+            events.append(obj)
+            self.last_event_id = self._id_buffer = last_id
+        else:
+            self._read(text, events)
         if tail:
             # The unfinished line, measured after the whole lines before it took effect,
             # as if the stream were read byte by byte (a retry: or id: before it counts).
-            self._line_bytes += len(tail)
+            self._line_bytes = len(tail)
             if self._line_bytes > self._limit:
                 self._check_line(tail)
             else:
@@ -376,7 +371,6 @@ class EventStreamParser:
             self._error = RuntimeError("this parser is closed; use a new one for a new stream")
         self._plain = None
         self._line.clear()
-        self._held = b""
         self._line_decoder = None
         self._data = []
         return []
@@ -599,9 +593,12 @@ class EventStreamParser:
         """The unfinished line, ``piece`` added, holds more bytes than the limit: count
         its characters (as many as the bytes or fewer), from now on as they arrive, and
         refuse it once they pass the limit too."""
-        if self._line_decoder is None:
+        if self._line_bytes - len(piece) <= self._limit:  # the line's first time here
+            # (Whole lines held back before it are within the limit: not measured.)
+            pending = b"".join(self._line)
             self._line_decoder = getincrementaldecoder("utf-8")("replace")
-            self._line_chars = len(self._line_decoder.decode(b"".join(self._line)))
+            self._line_chars = len(self._line_decoder.decode(pending[pending.rfind(10) + 1 :]))
+        assert self._line_decoder is not None
         self._line.append(piece)
         self._line_chars += len(self._line_decoder.decode(piece))
         if self._line_chars > self._limit:

@@ -240,6 +240,19 @@ def test_runs_of_data_lines_cross_the_limit_where_line_by_line_does(
     assert outcomes[0] == outcomes[1] == outcomes[2], limit
 
 
+def test_a_trickle_reads_the_lines_of_an_event_in_one_pass() -> None:
+    """Lines finished by small reads wait for the blank line, as none of them changes
+    what a caller sees before it: the event is read in one pass, not a pass per line
+    (which costs about twice the Python lines)."""
+    lines = [b"event: e", b"id: 1"] + [b"data: abcdefghijklmnopq"] * 8
+    event = [piece for line in lines for piece in (line[:4], line[4:] + b"\n")] + [b"\n"]
+    parser = EventStreamParser()
+    with python_line_budget(45 * len(lines) * 100):
+        got = [got for _ in range(100) for read in event for got in parser.feed(read)]
+    expected = ServerSentEvent(event="e", data="\n".join(["abcdefghijklmnopq"] * 8), id="1")
+    assert got == [expected] * 100
+
+
 def test_a_trickle_of_short_lines_is_never_measured_in_characters() -> None:
     """Byte by byte, lines shorter than the limit never reach the character count of a
     long unfinished line: the byte count starts again at every line end."""
