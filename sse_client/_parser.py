@@ -29,9 +29,11 @@ lines or keep-alive comments a thousandfold; reading it costs C work only).
 5. **Read the last, unfinished block** at once, so that a ``retry:`` takes effect when
    its line is read (F-RETRY).
 
-Lines are read one by one only up to a few dozen per piece; the rest of a flood goes
-to the C-level searches. With ``max_event_size``, a text longer than the limit has its
-lines measured in C first, and the unfinished line is measured after the whole lines.
+A large event comes as a run of data lines: short ones are split apart at once, long
+ones taken one by one, and the run's size is counted once. Other lines are read one by
+one only up to a few dozen per piece; the rest of a flood goes to the C-level searches.
+With ``max_event_size``, a text longer than the limit has its lines measured in C
+first, and the unfinished line is measured after the whole lines.
 
 Spec tags (``# spec: X``) refer to the project's restatement of the WHATWG rules.
 """
@@ -54,11 +56,11 @@ __all__ = ["DEFAULT_MAX_EVENT_SIZE", "EventStreamParser"]
 DEFAULT_MAX_EVENT_SIZE: Final = 1 << 20
 
 
-# A frozen dataclass's __init__ costs about three times as much as filling a plain
-# slotted object. So the parser fills this twin (same slots, no __init__: a call to it
-# is cheaper than object.__new__) and then gives it its real class: an ordinary, equal,
+# A frozen dataclass's __init__ costs several times as much as filling a plain slotted
+# object. So the parser fills this twin (same slots, no __init__: a call to it is
+# cheaper than object.__new__) and then gives it its real class: an ordinary, equal,
 # immutable ServerSentEvent. The twins share the base that holds the slots, so the
-# class change finds their layouts equal at once (a quarter of its cost).
+# class change finds their layouts equal at once. (Figures: bench/README.md.)
 class _EventBuilder(_EventFields):
     __slots__ = ServerSentEvent.__slots__
 
@@ -288,19 +290,19 @@ class EventStreamParser:
                     self._plain = None
                 read += b"\n"  # (a CRLF now, which becomes one LF below)
             if _lone_cr(read) is None:
-                # Each CR is a CRLF's: dropping them costs a seventh of replacing CRLFs.
+                # Each CR is a CRLF's: dropping them is far cheaper than replacing CRLFs.
                 read = read.replace(b"\r", b"")
             else:
                 read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         try:
-            text = read.decode()  # (with no arguments to parse: a fifth cheaper)
+            text = read.decode()  # (cheaper with no arguments to parse)
         except UnicodeDecodeError:
             text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
         one = None if self._dirty else _one_block(text)
         if one and len(text) <= self._limit:
             # The whole read is one common block, from a clean start: a server that
             # flushes every event sends one per read. Built here, not by _read(),
-            # for 22 % fewer instructions per such read (callgrind: 14.8k to 11.6k).
+            # which costs a third more per such read (bench/README.md).
             id1, event, id2, value = one.groups()
             last_id = self._id_buffer
             if id1 or id2:  # spec: F-ID, D-ID
@@ -462,7 +464,7 @@ class EventStreamParser:
                 events.append(obj)
                 if second:
                     # The pair's second common block, built here rather than by a turn
-                    # of the loop: 11 % fewer ns per event on the llm workload.
+                    # of the loop, which costs more per event (bench/README.md).
                     if id3 or id4:
                         last_id = _id_value(id4 or id3)
                     obj = _EventBuilder()
