@@ -280,7 +280,6 @@ class EventStreamParser:
                 end = max(end, read.rfind(13))
             tail = read[end + 1 :]
             read = read[: end + 1]
-        events: list[Any] = []
         if 13 in read:
             # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read,
             # an LF starting the next read belongs to it. (CR and LF are ASCII.)
@@ -313,9 +312,10 @@ class EventStreamParser:
             obj.id = last_id
             obj.retry = None
             obj.__class__ = ServerSentEvent
-            events.append(obj)
+            events: list[Any] = [obj]
             self.last_event_id = self._id_buffer = last_id
         else:
+            events = []
             self._read(text, events)
         if tail:
             # The unfinished line, measured after the whole lines before it took effect,
