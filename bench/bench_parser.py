@@ -9,7 +9,9 @@ Workloads:
 - ``llm-crlf``: the same stream with CRLF line endings;
 - ``llm-utf8``: the same stream with multi-byte text in every token (accented Latin,
   Japanese, an emoji), written as UTF-8 rather than JSON escapes;
-- ``big``: 256 KiB events spread over many ``data:`` lines;
+- ``big``, ``big-64``, ``big-4k``: large events spread over many ``data:`` lines of 1 KiB
+  (256 KiB events), 64 B (256 KiB events) and 4 KiB (1 MiB events, just inside the
+  default ``max_event_size``);
 - ``tiny-chunks``: the LLM stream delivered in 1-7 byte chunks (seeded);
 - ``llm-per-event``: the LLM stream one event per read, as a server that flushes every
   event delivers it over a fast network;
@@ -108,11 +110,15 @@ def per_event(body: bytes) -> list[bytes]:
 def workloads(quick: bool) -> list[Workload]:
     llm = 5_000 if quick else 100_000
     big = 4 if quick else 64
+    big_64 = big_body(big, line=64)
+    big_4k = big_body(big // 4 or 1, size=1 << 20, line=4096)
     return [
         Workload("llm", split(llm_body(llm), 4096, 16384, 1), llm),
         Workload("llm-crlf", split(llm_body(llm, b"\r\n"), 4096, 16384, 2), llm),
         Workload("llm-utf8", split(llm_body(llm, word=UTF8_WORD), 4096, 16384, 7), llm),
         Workload("big", split(big_body(big), 4096, 16384, 3), big),
+        Workload("big-64", split(big_64, 4096, 16384, 8), big),
+        Workload("big-4k", split(big_4k, 4096, 16384, 9), big // 4 or 1),
         Workload("tiny-chunks", split(llm_body(llm // 10), 1, 7, 4), llm // 10),
         Workload("llm-per-event", per_event(llm_body(llm // 2)), llm // 2),
         Workload("openai", split(openai_body(llm), 4096, 16384, 5), llm + 1),
@@ -200,8 +206,11 @@ def openai_sdk(chunks: list[bytes]) -> int:
 
 
 def launchdarkly(chunks: list[bytes]) -> int:
-    from ld_eventsource.actions import Event
-    from ld_eventsource.reader import _BufferedLineReader, _SSEReader
+    from ld_eventsource.actions import Event  # type: ignore[import-untyped]
+    from ld_eventsource.reader import (  # type: ignore[import-untyped]
+        _BufferedLineReader,
+        _SSEReader,
+    )
 
     lines = _BufferedLineReader.lines_from(iter(chunks))
     return sum(1 for item in _SSEReader(lines).events_and_comments() if isinstance(item, Event))
@@ -304,9 +313,13 @@ def check_ours(workload: Workload) -> None:
         assert first.json()["delta"]["text"] == f"{word}0 "
         assert first.id == "0"
         assert last.id == str((len(events) - 1) // 10 * 10)
-    elif workload.name == "big":
-        lines = 256  # big_body(): 256 lines of 1017 characters each, per event
-        assert all(len(event.data) == lines * 1017 + lines - 1 for event in events)
+    elif workload.name.startswith("big"):
+        # big_body(): per event, lines of "data: " and line - 7 x's, for events of size bytes.
+        size, line = {"big": (256 << 10, 1024), "big-64": (256 << 10, 64)}.get(
+            workload.name, (1 << 20, 4096)
+        )
+        lines = size // line
+        assert all(event.data == "\n".join(["x" * (line - 7)] * lines) for event in events)
     else:
         assert events[-1].data == "[DONE]"
 

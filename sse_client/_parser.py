@@ -29,9 +29,11 @@ lines or keep-alive comments a thousandfold; reading it costs C work only).
 5. **Read the last, unfinished block** at once, so that a ``retry:`` takes effect when
    its line is read (F-RETRY).
 
-Lines are read one by one only up to a few dozen per piece; the rest of a flood goes
-to the C-level searches. With ``max_event_size``, a text longer than the limit has its
-lines measured in C first, and the unfinished line is measured after the whole lines.
+A large event comes as a run of data lines: short ones are split apart at once, long
+ones taken one by one, and the run's size is counted once. Other lines are read one by
+one only up to a few dozen per piece; the rest of a flood goes to the C-level searches.
+With ``max_event_size``, a text longer than the limit has its lines measured in C
+first, and the unfinished line is measured after the whole lines.
 
 Spec tags (``# spec: X``) refer to the project's restatement of the WHATWG rules.
 """
@@ -54,11 +56,11 @@ __all__ = ["DEFAULT_MAX_EVENT_SIZE", "EventStreamParser"]
 DEFAULT_MAX_EVENT_SIZE: Final = 1 << 20
 
 
-# A frozen dataclass's __init__ costs about three times as much as filling a plain
-# slotted object. So the parser fills this twin (same slots, no __init__: a call to it
-# is cheaper than object.__new__) and then gives it its real class: an ordinary, equal,
+# A frozen dataclass's __init__ costs several times as much as filling a plain slotted
+# object. So the parser fills this twin (same slots, no __init__: a call to it is
+# cheaper than object.__new__) and then gives it its real class: an ordinary, equal,
 # immutable ServerSentEvent. The twins share the base that holds the slots, so the
-# class change finds their layouts equal at once (a quarter of its cost).
+# class change finds their layouts equal at once. (Figures: bench/README.md.)
 class _EventBuilder(_EventFields):
     __slots__ = ServerSentEvent.__slots__
 
@@ -84,6 +86,10 @@ _HOLD_BYTES: Final = 256
 # A piece of lines is read line by line up to this many lines (at least one), the rest
 # by _take_many. (Real events have few lines, or long ones: ten 1 KiB lines per read.)
 _LINE_STEPS: Final = 32
+
+# A run of data lines is split at once, at a cost per character, or taken line by line,
+# at a cost per line: for lines this long or longer, taking them is the cheaper.
+_LONG_LINE: Final = 256
 
 
 def _milliseconds(digits: str) -> int:
@@ -166,7 +172,7 @@ class EventStreamParser:
         "_error",
         "_event",
         "_head",
-        "_held",
+        "_hold",
         "_id_buffer",
         "_limit",
         "_line",
@@ -203,9 +209,12 @@ class EventStreamParser:
         self._error: Exception | None = None  # what every read raises once closed
         self._head: bytes | None = b""  # the first bytes while they may be a BOM, then None
         self._skip_lf = False  # the last read ended with CR: drop one LF that follows
-        self._line: list[bytes] = []  # the unfinished last line, as it arrived
-        self._held = b""  # whole lines before it, held back while they change nothing
-        self._line_bytes = 0  # its length in bytes (counted up: small ints cost no allocation)
+        # The bytes after the last line read: the unfinished line as it arrived, after
+        # whole lines that wait with it in a trickle (see feed()), at most _hold bytes.
+        self._line: list[bytes] = []
+        self._hold = min(_HOLD_BYTES, self._limit)
+        # The unfinished line's length in bytes (counted up: small ints cost no allocation)
+        self._line_bytes = 0
         self._line_chars = 0  # its length in characters, once measured
         self._line_decoder: IncrementalDecoder | None = None  # what measures it, once long
         # The buffers of the event being read (spec: "data buffer", "event type
@@ -240,9 +249,30 @@ class EventStreamParser:
             elif read:
                 self._line.append(read)
             return []
+        line = self._line
+        if line:
+            # Earlier reads began a line, maybe after whole lines held back: finish it.
+            line.append(read)
+            read = b"".join(line)
+            line.clear()
+            if (
+                # In a trickle of small reads, whole lines that change nothing a caller
+                # sees yet (within the limit, no blank line, no CR to read, no retry:,
+                # no comment for on_comment) wait with the unfinished line: one pass per
+                # event, not per line. (Pending bytes never start with LF: a blank line
+                # is an LF after another.)
+                len(read) + self._data_size <= self._hold
+                and read.find(b"\n\n") < 0
+                and 13 not in read
+                and read.find(b"retry") < 0
+                and (self._on_comment is None or (read[0] != 58 and read.find(b"\n:") < 0))
+            ):
+                line.append(read)
+                self._line_bytes = len(read) - 1 - read.rfind(10)  # the unfinished line's
+                return []
+            self._line_bytes = 0
         # Decode the complete lines only: a line ends at an ASCII byte, never inside a
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
-        line = self._line
         tail = b""
         if read[-1] != 10 and read[-1] != 13:  # the read ends inside a line
             end = read.rfind(10)
@@ -250,76 +280,47 @@ class EventStreamParser:
                 end = max(end, read.rfind(13))
             tail = read[end + 1 :]
             read = read[: end + 1]
-        events: list[Any] = []
-        if line or self._held:  # the lines that earlier reads began or held back first
-            held = len(self._held)
-            trickle = bool(line)  # did the read finish a line that earlier reads began?
-            if trickle:
-                line.append(read)
-                read = b"".join(line)
-                line.clear()
-                self._line_decoder = None
-                self._line_bytes = 0
-            if held:
-                read = self._held + read
-                self._held = b""
-            if (
-                # A trickle's lines that change nothing a caller sees yet (no blank line,
-                # no retry:, no comment for on_comment, within the limit) wait for a blank
-                # line: one pass per event, not per line. (Held lines were checked.)
-                trickle
-                and len(read) <= _HOLD_BYTES
-                and 13 not in read
-                and read[0] != 10
-                and read[-2] != 10
-                and read.find(b"\n\n", held - 1 if held else 0) < 0
-                and read.find(b"retry", held) < 0
-                and (self._on_comment is None or (read[0] != 58 and read.find(b"\n:", held) < 0))
-                and len(read) + self._data_size <= self._limit
-            ):
-                self._held = read
-                read = b""
-        if read:
-            if 13 in read:
-                # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read,
-                # an LF starting the next read belongs to it. (CR and LF are ASCII.)
-                if read[-1] == 13:
-                    if not tail:
-                        self._skip_lf = True
-                        self._plain = None
-                    read += b"\n"  # (a CRLF now, which becomes one LF below)
-                if _lone_cr(read) is None:
-                    # Each CR is a CRLF's: dropping them costs a seventh of replacing CRLFs.
-                    read = read.replace(b"\r", b"")
-                else:
-                    read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            try:
-                text = read.decode()  # (with no arguments to parse: a fifth cheaper)
-            except UnicodeDecodeError:
-                text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
-            one = None if self._dirty else _one_block(text)
-            if one and len(text) <= self._limit:
-                # The whole read is one common block, from a clean start: a server that
-                # flushes every event sends one per read. Built here, not by _read(),
-                # for 22 % fewer instructions per such read (callgrind: 14.8k to 11.6k).
-                id1, event, id2, value = one.groups()
-                last_id = self._id_buffer
-                if id1 or id2:  # spec: F-ID, D-ID
-                    last_id = _id_value(id2 or id1)
-                obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
-                obj.event = event or "message"
-                obj.data = value
-                obj.id = last_id
-                obj.retry = None
-                obj.__class__ = ServerSentEvent
-                events.append(obj)
-                self.last_event_id = self._id_buffer = last_id
+        if 13 in read:
+            # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read,
+            # an LF starting the next read belongs to it. (CR and LF are ASCII.)
+            if read[-1] == 13:
+                if not tail:
+                    self._skip_lf = True
+                    self._plain = None
+                read += b"\n"  # (a CRLF now, which becomes one LF below)
+            if _lone_cr(read) is None:
+                # Each CR is a CRLF's: dropping them is far cheaper than replacing CRLFs.
+                read = read.replace(b"\r", b"")
             else:
-                self._read(text, events)
+                read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        try:
+            text = read.decode()  # (cheaper with no arguments to parse)
+        except UnicodeDecodeError:
+            text = read.decode("utf-8", "replace")  # spec: P-UTF8 -- U+FFFD
+        one = None if self._dirty else _one_block(text)
+        if one and len(text) <= self._limit:
+            # The whole read is one common block, from a clean start: a server that
+            # flushes every event sends one per read. Built here, not by _read(),
+            # which costs a third more per such read (bench/README.md).
+            id1, event, id2, value = one.groups()
+            last_id = self._id_buffer
+            if id1 or id2:  # spec: F-ID, D-ID
+                last_id = _id_value(id2 or id1)
+            obj: Any = _EventBuilder()  # spec: D-EVENT -- see _EventBuilder
+            obj.event = event or "message"
+            obj.data = value
+            obj.id = last_id
+            obj.retry = None
+            obj.__class__ = ServerSentEvent
+            events: list[Any] = [obj]
+            self.last_event_id = self._id_buffer = last_id
+        else:
+            events = []
+            self._read(text, events)
         if tail:
             # The unfinished line, measured after the whole lines before it took effect,
             # as if the stream were read byte by byte (a retry: or id: before it counts).
-            self._line_bytes += len(tail)
+            self._line_bytes = len(tail)
             if self._line_bytes > self._limit:
                 self._check_line(tail)
             else:
@@ -372,7 +373,6 @@ class EventStreamParser:
             self._error = RuntimeError("this parser is closed; use a new one for a new stream")
         self._plain = None
         self._line.clear()
-        self._held = b""
         self._line_decoder = None
         self._data = []
         return []
@@ -464,7 +464,7 @@ class EventStreamParser:
                 events.append(obj)
                 if second:
                     # The pair's second common block, built here rather than by a turn
-                    # of the loop: 11 % fewer ns per event on the llm workload.
+                    # of the loop, which costs more per event (bench/README.md).
                     if id3 or id4:
                         last_id = _id_value(id4 or id3)
                     obj = _EventBuilder()
@@ -489,14 +489,35 @@ class EventStreamParser:
         find = text.find
         length = len(text)
         steps = _LINE_STEPS
+        split = True  # may a run of short data lines still be split at once?
         while pos < length:
             end = find("\n", pos)
             if end == pos:  # spec: P-BLANK
                 self._data_size = size
                 return pos + 1
-            if text[pos : pos + 6] == "data: ":  # cut at once: big costs 17 % less so
-                data.append(text[pos + 6 : end])  # spec: F-DATA
-                size += end - pos - 5
+            if text[pos : pos + 6] == "data: ":  # spec: F-DATA
+                # A large event comes as a run of data lines: their values go to the
+                # buffer together, and the size is counted once for the run.
+                start = pos
+                lines = len(data)
+                if split and end - pos < _LONG_LINE:
+                    # Short lines: all of them up to the blank line, if they are data
+                    # lines, in one split. (Tried once: it costs the rest's length.)
+                    split = False
+                    stop = find("\n\n", pos) + 1 or length
+                    values = text[pos + 6 : stop - 1].split("\ndata: ")
+                    if "\n" not in "".join(values):
+                        data += values
+                        pos = stop
+                # Long lines one by one, as long as they come.
+                while text[pos : pos + 6] == "data: ":
+                    data.append(text[pos + 6 : end])
+                    pos = end + 1
+                    end = find("\n", pos)
+                    if end - pos < _LONG_LINE:
+                        break  # (a short line is one step, below)
+                # Each line is "data: ", the value and an LF, which the size counts.
+                size += pos - start - 6 * (len(data) - lines)
                 if size > data_limit:
                     self._too_large()
             else:
@@ -521,7 +542,7 @@ class EventStreamParser:
                 elif not name and colon and self._on_comment is not None:
                     self._comment(line[1:], events)  # spec: P-COMMENT
                 # spec: F-OTHER, P-CASE -- anything else is ignored
-            pos = end + 1
+                pos = end + 1
             steps -= 1
             if not steps and pos < length:
                 # A flood of lines: the rest, up to the next blank line, in C. (An LF
@@ -574,9 +595,12 @@ class EventStreamParser:
         """The unfinished line, ``piece`` added, holds more bytes than the limit: count
         its characters (as many as the bytes or fewer), from now on as they arrive, and
         refuse it once they pass the limit too."""
-        if self._line_decoder is None:
+        if self._line_bytes - len(piece) <= self._limit:  # the line's first time here
+            # (Whole lines held back before it are within the limit: not measured.)
+            pending = b"".join(self._line)
             self._line_decoder = getincrementaldecoder("utf-8")("replace")
-            self._line_chars = len(self._line_decoder.decode(b"".join(self._line)))
+            self._line_chars = len(self._line_decoder.decode(pending[pending.rfind(10) + 1 :]))
+        assert self._line_decoder is not None
         self._line.append(piece)
         self._line_chars += len(self._line_decoder.decode(piece))
         if self._line_chars > self._limit:

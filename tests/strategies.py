@@ -192,6 +192,32 @@ def block_streams(draw: st.DrawFn) -> bytes:
     return b"".join(parts)
 
 
+#: Lines of large events: mostly "data: " lines, and what may interrupt a run of them.
+RUN_LINES: list[bytes] = [
+    b"data: x",
+    b"data: " + b"y" * 20,
+    b"data: ",
+    b"data: data: z",
+    b"data:  two",
+    b"data:w",
+    b"data",
+    b"Data: v",
+    b"event: e",
+    b"id: 5",
+    b"retry: 30",
+    b": c",
+]
+
+
+@st.composite
+def data_run_streams(draw: st.DrawFn) -> bytes:
+    """Events of many data lines, each line most likely a "data: " line."""
+    ending = draw(st.sampled_from([b"\n", b"\r\n", b"\r"]))
+    line = st.sampled_from(RUN_LINES[:2]) | st.sampled_from(RUN_LINES)
+    blocks = draw(st.lists(st.lists(line, min_size=1, max_size=40), max_size=6))
+    return b"".join(b"".join(line + ending for line in lines) + ending for lines in blocks)
+
+
 #: Where a CRLF stream from a careless server goes wrong: a lone CR or LF that ends a
 #: line, or that sits inside a value (so one line is two).
 STRAYS: list[bytes] = [

@@ -664,6 +664,24 @@ def test_endless_line_in_small_chunks_raises_in_the_chunk_that_passes_the_limit(
         parser.feed(b"z" * 7)
 
 
+@pytest.mark.parametrize(("rest", "raises"), [(b"efghij", False), (b"efghijk", True)])
+def test_a_line_begun_beside_lines_that_wait_counts_from_its_start(
+    rest: bytes, raises: bool
+) -> None:
+    """In a trickle, whole lines wait with the line begun after them: that line's first
+    bytes count toward the limit as much as the bytes that follow."""
+    parser = EventStreamParser(max_event_size=10)
+    assert parser.feed(b"id") == []
+    assert parser.feed(b": 1\nabcd") == []  # "id: 1" waits with "abcd"
+    if raises:
+        with pytest.raises(EventTooLarge):
+            parser.feed(rest)  # "abcdefghijk": 11 characters
+    else:
+        assert parser.feed(rest) == []  # "abcdefghij": 10
+        assert parser.feed(b"\n\n") == []  # no data, no event; the id is taken
+        assert parser.last_event_id == "1"
+
+
 def test_endless_multibyte_line_counts_characters_not_bytes() -> None:
     """An unfinished line of multi-byte characters is measured in characters as it grows."""
     parser = EventStreamParser(max_event_size=10)

@@ -17,11 +17,19 @@ from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sse_client import EventStreamParser, EventTooLarge, ServerSentEvent, _parser
 
 from .reference import reference_parse
-from .strategies import block_streams, chunked_streams, cut, split_points, streams
+from .strategies import (
+    block_streams,
+    chunked_streams,
+    cut,
+    data_run_streams,
+    split_points,
+    streams,
+)
 
 READ = 64 * 1024
 #: Python lines the parser may run per 64 KiB read of content that dispatches nothing.
@@ -176,6 +184,73 @@ def test_a_flood_of_data_lines_crosses_the_limit_where_line_by_line_does(retry_a
         outcomes.append(parser.reconnection_time)
     # 40 data values of four characters (and an LF each) fit in 200; the 41st does not.
     assert outcomes == [0.007, 0.007] if retry_at <= 40 else [None, None]
+
+
+def test_a_large_event_of_short_data_lines_costs_python_steps_per_read() -> None:
+    """A 256 KiB event of 64-byte data lines, in 16 KiB reads: a few dozen Python lines
+    per read, not some per line (its runs of data lines are split at once)."""
+    stream = (b"data: " + b"x" * 57 + b"\n") * 4096 + b"\n"
+    reads = [stream[start : start + 16384] for start in range(0, len(stream), 16384)]
+    parser = EventStreamParser()
+    with python_line_budget(100 * len(reads)):
+        got = [event for read in reads for event in parser.feed(read)]
+    assert got == [ServerSentEvent(data="\n".join(["x" * 57] * 4096))]
+
+
+@PROPERTY
+@given(chunked_streams(data_run_streams() | block_streams() | streams))
+def test_runs_of_data_lines_taken_either_way_equal_the_reference(
+    case: tuple[bytes, list[bytes]],
+) -> None:
+    """Data lines taken one by one (every line long) or split at once (every line
+    short) give the reference's result, in any chunking."""
+    stream, chunks = case
+    expected, last_id, retry_ms = reference_parse(stream)
+    for long_line in (0, sys.maxsize):
+        with patch.object(_parser, "_LONG_LINE", long_line):
+            parser = EventStreamParser(max_event_size=None)
+            got = [event for chunk in chunks for event in parser.feed(chunk)]
+        assert (got, parser.last_event_id) == (expected, last_id), long_line
+        assert parser.reconnection_time == (None if retry_ms is None else retry_ms / 1000)
+
+
+@PROPERTY
+@given(chunked_streams(data_run_streams()), st.integers(min_value=1, max_value=200))
+def test_runs_of_data_lines_cross_the_limit_where_line_by_line_does(
+    case: tuple[bytes, list[bytes]], limit: int
+) -> None:
+    """Taken a run at a time, data lines cross ``max_event_size`` exactly where the
+    line-by-line reading does: same events before, same state after."""
+    _, chunks = case
+    outcomes = []
+    for long_line, steps in ((0, sys.maxsize), (sys.maxsize, _parser._LINE_STEPS), (0, 1)):
+        with (
+            patch.object(_parser, "_LONG_LINE", long_line),
+            patch.object(_parser, "_LINE_STEPS", steps),
+        ):
+            parser = EventStreamParser(max_event_size=limit)
+            got: list[ServerSentEvent] = []
+            raised = False
+            try:
+                for chunk in chunks:
+                    got += parser.feed(chunk)
+            except EventTooLarge:
+                raised = True
+        outcomes.append((got, raised, parser.last_event_id, parser.reconnection_time))
+    assert outcomes[0] == outcomes[1] == outcomes[2], limit
+
+
+def test_a_trickle_reads_the_lines_of_an_event_in_one_pass() -> None:
+    """Lines finished by small reads wait for the blank line, as none of them changes
+    what a caller sees before it: the event is read in one pass, not a pass per line
+    (which costs about twice the Python lines)."""
+    lines = [b"event: e", b"id: 1"] + [b"data: abcdefghijklmnopq"] * 8
+    event = [piece for line in lines for piece in (line[:4], line[4:] + b"\n")] + [b"\n"]
+    parser = EventStreamParser()
+    with python_line_budget(45 * len(lines) * 100):
+        got = [got for _ in range(100) for read in event for got in parser.feed(read)]
+    expected = ServerSentEvent(event="e", data="\n".join(["abcdefghijklmnopq"] * 8), id="1")
+    assert got == [expected] * 100
 
 
 def test_a_trickle_of_short_lines_is_never_measured_in_characters() -> None:
