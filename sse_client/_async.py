@@ -1,7 +1,7 @@
 """AsyncEventSource: the asyncio and trio driver. Its twin is ``_sync.py``; keep them alike.
 
 The driver only does I/O: it sends the request :class:`SourceCore` builds, hands the
-response to the core, feeds the body to the parser, and sleeps for the delay the core
+response to the core, feeds the body to the core's ``feed``, and sleeps for the delay the core
 gives. Every decision is the core's.
 """
 
@@ -168,7 +168,6 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
 
     async def _read(self) -> bool:
         assert self._chunks is not None
-        assert self._core.parser is not None
         try:
             if self._cut:
                 raise _Interrupted
@@ -188,7 +187,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         except _Interrupted:
             await self._lose_stream(StreamEnded("reconnect() dropped the stream", clean=False))
         else:
-            items = self._core.parser.feed(chunk)
+            items = self._core.feed(chunk)
             if items:
                 self._items = iter(items)
                 if not self._core.progressed:

@@ -39,7 +39,7 @@ from ._backoff import (
     resolve,
     waited,
 )
-from ._errors import BODY_PREVIEW_SIZE, HTTPResponse, ResponseError, StreamEnded
+from ._errors import BODY_PREVIEW_SIZE, EventTooLarge, HTTPResponse, ResponseError, StreamEnded
 from ._http import Stack
 from ._models import ReadyState, ServerSentEvent
 from ._parser import EventStreamParser, InlineCommentParser
@@ -132,10 +132,8 @@ class SourceCore:
         "_attempts",
         "_body",
         "_headers",
-        "_last_event_id",
         "_opened_at",
         "_opened_id",
-        "_reconnection_time",
         "_resume",
         "_target",
         "_told",
@@ -143,6 +141,7 @@ class SourceCore:
         "also_accept",
         "closed",
         "comments",
+        "feed",
         "hooks",
         "max_event_size",
         "method",
@@ -227,18 +226,14 @@ class SourceCore:
         self._attempts = 0
         self.ready_state = ReadyState.CONNECTING
         self.response: Any = None  # the stack's response, as the driver's type says
-        self.parser: EventStreamParser | None = None
         self.closed = False
         # on_close: True once told; before, None if a close() caller tells it, False if
         # the iteration does (see close()).
         self._told: bool | None = False
-        self._last_event_id = last_event_id
-        self._reconnection_time = reconnect.reconnection_time
         # What tells a connection that worked from one that failed (see on_failure).
         self._opened_at: float | None = None
         self._opened_id = ""
         self.progressed = False
-        self._whole = False  # whether the open response is one of also_accept's
         self.max_event_size = max_event_size
         self.timeout = _stack_timeout(stack, timeout)
         self.run = _NO_FAILURES
@@ -246,20 +241,34 @@ class SourceCore:
         #: Whether comment lines are parsed, and come among the events: only for a hook
         #: that wants them.
         self.comments = type(self.hooks).on_comment is not Hooks.on_comment
+        # spec: C-FRESH -- one parser for every connection, reset at each: the last event
+        # ID and the reconnection time carry over. With a comment hook, comments come
+        # back among the events, so that the driver reports both in the order the server
+        # sent them.
+        self.parser = (
+            InlineCommentParser(
+                last_event_id=last_event_id, max_event_size=max_event_size, on_comment=self.comment
+            )
+            if self.comments
+            else EventStreamParser(last_event_id=last_event_id, max_event_size=max_event_size)
+        )
+        #: What the driver gives each read of the open body: the parser's ``feed``, or an
+        #: answer of ``also_accept``'s, read whole.
+        self.feed: Callable[[bytes], list[Any]] = self.parser.feed
+        self._whole: WholeBody | None = None
 
     # -- State the user reads ----------------------------------------------------------
 
     @property
     def last_event_id(self) -> str:
         """The stream's last event ID: what a reconnection sends (spec: D-ID, C-LASTID)."""
-        return self._last_event_id if self.parser is None else self.parser.last_event_id
+        return self.parser.last_event_id
 
     @property
     def reconnection_time(self) -> float:
         """Seconds to wait before reconnecting: the server's ``retry:``, else the policy's."""
-        if self.parser is not None and self.parser.reconnection_time is not None:
-            return self.parser.reconnection_time
-        return self._reconnection_time
+        retry = self.parser.reconnection_time
+        return self.policy.reconnection_time if retry is None else retry
 
     # -- Decisions -----------------------------------------------------------------------
 
@@ -325,24 +334,13 @@ class SourceCore:
             self._follow_redirect(response.url)
             self.ready_state = ReadyState.OPEN  # spec: C-200
             self._opened_at = time.monotonic()
-            self._opened_id = self._last_event_id
+            self._opened_id = self.parser.last_event_id
             self.progressed = False
-            self._whole = verdict is Verdict.WHOLE
-            # spec: C-FRESH -- a new stream for the parser; the ID and retry carry over.
-            # With a comment hook, comments come back among the events, so that the
-            # driver reports both in the order the server sent them.
-            if self._whole:
-                self.parser = WholeBody(self._last_event_id, self.max_event_size)
-            elif self.comments:
-                self.parser = InlineCommentParser(
-                    last_event_id=self._last_event_id,
-                    max_event_size=self.max_event_size,
-                    on_comment=self.comment,
-                )
-            else:
-                self.parser = EventStreamParser(
-                    last_event_id=self._last_event_id, max_event_size=self.max_event_size
-                )
+            self.parser.reset()  # spec: C-FRESH -- a new stream
+            self.feed = self.parser.feed
+            if verdict is Verdict.WHOLE:
+                self._whole = WholeBody(self.parser.last_event_id, self.max_event_size)
+                self.feed = self._whole.feed
             logger.info("stream open: %s %s", response.status_code, response.url)
             self.hooks.on_open(self.source, response)
             return Verdict.OPEN
@@ -378,9 +376,7 @@ class SourceCore:
     def final_items(self) -> list[ServerSentEvent]:
         """What the end of the open body completes: for a stream, nothing (spec: D-EOF);
         for a response of ``also_accept``, its whole body as one event, once."""
-        if self._whole and self.parser is not None:
-            return self.parser.close()
-        return []
+        return [] if self._whole is None else self._whole.close()
 
     def on_failure(self, error: Exception, response: Any = None) -> float:
         """Take a failed attempt or an ended stream; return the seconds to wait before
@@ -403,11 +399,10 @@ class SourceCore:
             or self.last_event_id != self._opened_id
             or now - opened_at >= self.policy.reset_after
         )
-        self._fold_parser()
         if self.closed:
             return 0.0
         self.ready_state = ReadyState.CONNECTING
-        if self._whole:  # a whole answer was the stream: nothing to reconnect to
+        if self._whole is not None:  # a whole answer was the stream: nothing to reconnect to
             self.close()
             return 0.0
         attempt = Attempt(
@@ -463,10 +458,10 @@ class SourceCore:
     def close(self, *, caller: bool = False) -> bool:
         """Mark the source closed (spec: C-CLOSE); return whether it was open before.
 
-        The parser is left in place (another thread may be feeding it); the last event
-        ID stays readable through it. ``on_close`` is told by :meth:`tell_closed`, once
-        the driver released the connection, so that a hook that raises cannot keep a
-        reader blocked or a connection held; it is told where the source was closed:
+        The parser is left as it is (another thread may be feeding it). ``on_close`` is
+        told by :meth:`tell_closed`, once the driver released the connection, so that a
+        hook that raises cannot keep a reader blocked or a connection held; it is told
+        where the source was closed:
         by the ``caller`` of ``close()``, else by the iteration that ended.
         """
         self.ready_state = ReadyState.CLOSED
@@ -484,33 +479,27 @@ class SourceCore:
             self._told = True
             self.hooks.on_close(self.source)
 
-    def _fold_parser(self) -> None:
-        # spec: C-FRESH, D-EOF -- keep what outlives a connection, drop the rest.
-        if self.parser is not None:
-            self._last_event_id = self.parser.last_event_id
-            if self.parser.reconnection_time is not None:
-                self._reconnection_time = self.parser.reconnection_time
-            self.parser.close()
-            self.parser = None
 
-
-class WholeBody(EventStreamParser):
+class WholeBody:
     """A response of ``also_accept`` (a JSON answer where a stream was asked for): its
     body, read whole within ``max_event_size``, is one ``message`` event at its end."""
 
-    __slots__ = ("_body", "_ended")
+    __slots__ = ("_body", "_ended", "_last_event_id", "_limit")
 
     def __init__(self, last_event_id: str, max_event_size: int | None) -> None:
-        super().__init__(last_event_id=last_event_id, max_event_size=max_event_size)
+        self._last_event_id = last_event_id
+        self._limit = max_event_size
         self._body = bytearray()
         self._ended = False
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
+    def feed(self, data: bytes) -> list[ServerSentEvent]:
         """Keep the body's bytes; nothing is complete before its end."""
         self._body += data
-        if len(self._body) > self._limit:
+        if self._limit is not None and len(self._body) > self._limit:
             self._ended = True
-            self._too_large()
+            raise EventTooLarge(
+                f"an answer's body exceeded max_event_size={self._limit}", limit=self._limit
+            )
         return []
 
     def close(self) -> list[ServerSentEvent]:
@@ -519,7 +508,7 @@ class WholeBody(EventStreamParser):
             return []
         self._ended = True
         text = bytes(self._body).decode("utf-8", "replace")
-        return [ServerSentEvent(data=text, id=self.last_event_id)]
+        return [ServerSentEvent(data=text, id=self._last_event_id)]
 
 
 # spec: C-LASTID -- our choice, grounded in HTTP rather than in a browser. RFC 9110's

@@ -147,8 +147,8 @@ class EventStreamParser:
 
     Feed it the body's bytes in any chunking; it returns the events each chunk
     completes. It keeps the stream's state (:attr:`last_event_id`,
-    :attr:`reconnection_time`) for whoever reconnects. Use a new parser for each
-    connection, seeded with the previous one's ``last_event_id``.
+    :attr:`reconnection_time`) for whoever reconnects: at each new connection,
+    :meth:`reset` it (or make a new one seeded with its ``last_event_id``).
 
     Args:
         last_event_id: The stream's initial last event ID (for a resumed stream).
@@ -203,6 +203,11 @@ class EventStreamParser:
         # The most characters a line or an event's data may hold (no limit: sys.maxsize).
         self._limit = sys.maxsize if max_event_size is None else max_event_size
         self._on_comment = on_comment
+        self._hold = min(_HOLD_BYTES, self._limit)
+        self._start()
+
+    def _start(self) -> None:
+        # The state of one stream: what a new stream starts without (spec: C-FRESH).
         # The class of reads that may skip _guard(): bytes, or None while every read needs
         # it (the stream not started, a CR last, or the parser closed).
         self._plain: type | None = None
@@ -212,7 +217,6 @@ class EventStreamParser:
         # The bytes after the last line read: the unfinished line as it arrived, after
         # whole lines that wait with it in a trickle (see feed()), at most _hold bytes.
         self._line: list[bytes] = []
-        self._hold = min(_HOLD_BYTES, self._limit)
         # The unfinished line's length in bytes (counted up: small ints cost no allocation)
         self._line_bytes = 0
         self._line_chars = 0  # its length in characters, once measured
@@ -222,11 +226,29 @@ class EventStreamParser:
         self._data: list[str] = []
         self._data_size = 0  # characters in the data buffer, one LF per line included
         self._event = ""
-        self._id_buffer = last_event_id
+        self._id_buffer = self.last_event_id
         self._retry: int | None = None
         # May an event be under way (a line read since the last blank line)? If not,
         # every buffer is empty and the id buffer is the last event ID.
         self._dirty = False
+
+    def reset(self) -> None:
+        """Start a new stream, as a source does at every connection (spec: C-FRESH).
+
+        What the last stream left unfinished is dropped (spec: D-EOF): an event whose
+        blank line never came, an unfinished line; a BOM is skipped again at the new
+        stream's start. :attr:`last_event_id` and :attr:`reconnection_time` carry over.
+        A closed parser reads again.
+
+        Example:
+            >>> parser = EventStreamParser()
+            >>> parser.feed(b"id: 7\ndata: a\n\nid: 8\ndata: cut")
+            [ServerSentEvent(data='a', id='7')]
+            >>> parser.reset()
+            >>> parser.feed(b"\xef\xbb\xbfdata: b\n\n")
+            [ServerSentEvent(data='b', id='7')]
+        """
+        self._start()
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Parse the next bytes of the stream.
@@ -370,7 +392,7 @@ class EventStreamParser:
             return value keeps ``close`` symmetrical with :meth:`feed` for drivers.
         """
         if self._error is None:
-            self._error = RuntimeError("this parser is closed; use a new one for a new stream")
+            self._error = RuntimeError("this parser is closed; reset() it for a new stream")
         self._plain = None
         self._line.clear()
         self._line_decoder = None

@@ -1,7 +1,7 @@
 """EventSource: the blocking driver. Its twin is ``_async.py``; keep them line for line alike.
 
 The driver only does I/O: it sends the request :class:`SourceCore` builds, hands the
-response to the core, feeds the body to the parser, and sleeps for the delay the core
+response to the core, feeds the body to the core's ``feed``, and sleeps for the delay the core
 gives. Every decision is the core's.
 """
 
@@ -202,7 +202,6 @@ class EventSource(BaseEventSource["Client", "Response"]):
 
     def _read(self) -> bool:
         assert self._chunks is not None
-        assert self._core.parser is not None
         try:
             if self._cut:  # reconnect() between reads, or with no socket to shut down
                 raise StopIteration
@@ -218,7 +217,7 @@ class EventSource(BaseEventSource["Client", "Response"]):
         except self._core.stack.errors as exc:
             self._lose_stream(exc)
         else:
-            items = self._core.parser.feed(chunk)
+            items = self._core.feed(chunk)
             if items:
                 self._items = iter(items)
                 if not self._core.progressed:

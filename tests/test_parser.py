@@ -866,3 +866,20 @@ def test_max_event_size_must_be_positive(size: int) -> None:
     """A limit below one character is a mistake and raises ValueError at once."""
     with pytest.raises(ValueError, match="max_event_size"):
         EventStreamParser(max_event_size=size)
+
+
+def test_reset_drops_what_the_last_stream_left_and_keeps_its_state() -> None:
+    """spec: C-FRESH, D-EOF -- an unfinished event, a CR waiting for its LF and the BOM
+    check go with the old stream; the last event ID and the retry stay; a closed parser
+    reads again."""
+    parser = EventStreamParser()
+    assert parser.feed(b"retry: 250\nid: 1\ndata: a\n\nid: 2\ndata: cut\r") == [
+        E(data="a", id="1", retry=250)
+    ]
+    parser.close()
+    with pytest.raises(RuntimeError, match="reset"):
+        parser.feed(b"data: x\n\n")
+    parser.reset()
+    # The LF is no longer the old CR's: with the BOM, the new stream starts here.
+    assert parser.feed(BOM + b"\ndata: b\n\n") == [E(data="b", id="1")]
+    assert (parser.last_event_id, parser.reconnection_time) == ("1", 0.25)

@@ -325,3 +325,27 @@ def test_event_too_large_exactly_when_a_line_or_the_data_passes_the_limit(
     stream, chunks = case
     _, error = parse_until_too_large(chunks, limit)
     assert (error is not None) == must_raise(stream, limit)
+
+
+@PROPERTY
+@given(chunked_streams(arbitrary_bytes | streams), chunked_streams(), st.booleans())
+def test_reset_starts_a_fresh_stream_that_keeps_the_id_and_retry(
+    first: tuple[bytes, list[bytes]], second: tuple[bytes, list[bytes]], closed: bool
+) -> None:
+    """spec: C-FRESH -- after any first stream, cut anywhere (closed or not), reset()
+    reads the next one as a fresh parser seeded with the last event ID would, the
+    reconnection time carrying over until the new stream sets its own."""
+    parser = EventStreamParser(max_event_size=None)
+    for chunk in first[1]:
+        parser.feed(chunk)
+    if closed:
+        parser.close()
+    last_event_id, retry = parser.last_event_id, parser.reconnection_time
+    parser.reset()
+    got: list[ServerSentEvent] = []
+    for chunk in second[1]:
+        got += parser.feed(chunk)
+    expected, expected_id, expected_retry = reference(second[0], last_event_id)
+    assert got == expected
+    assert parser.last_event_id == expected_id
+    assert parser.reconnection_time == (retry if expected_retry is None else expected_retry)
