@@ -2,7 +2,9 @@
 
 Dependency rules inside the package:
 
-1. ``_models``, ``_errors`` and ``_policy`` (the settings) import nothing of ours.
+1. ``_models``, ``_errors`` and ``_policy`` (the settings) import nothing of ours
+   (``_policy`` names ``_http``'s URL type for the type checker alone). No import,
+   not even one for the type checker, closes a circle (``tests/test_public_api.py``).
 2. ``_parser`` imports only ``_models`` and ``_errors``, and never an HTTP stack, anyio
    or tenacity; it does no I/O. ``_core`` and ``_backoff`` (the reconnection decision)
    decide without I/O too. ``_http`` is the only module that chooses among the HTTP

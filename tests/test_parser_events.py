@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from sse_client import EventStreamParser, EventTooLarge, ServerSentEvent
 
+from .cases import CASES, chunkings
 from .reference import reference_parse
 from .strategies import block_streams, crlf_block_streams, cut, split_points, streams, trickled
-from .test_parser import CASES, chunkings
 
 PROPERTY = settings(max_examples=200, deadline=None)
 

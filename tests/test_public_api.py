@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import inspect
 import os
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import types
+from pathlib import Path
 
 import sse_client
 import sse_client.testing
@@ -132,3 +134,55 @@ def test_the_testing_modules_example_runs() -> None:
     doc = sse_client.testing.__doc__ or ""
     code = doc[doc.index("    from sse_client import") : doc.index("The vocabulary:")]
     exec(textwrap.dedent(code), {})
+
+
+def module_name(path: Path, root: Path) -> str:
+    """The dotted name of a module of the package at ``root``."""
+    parts = path.relative_to(root.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path, name: str, modules: set[str]) -> set[str]:
+    """The ``modules`` that the module ``name`` (at ``path``) imports, wherever the
+    import stands: module level, under TYPE_CHECKING, inside a function."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rpartition(".")[0]
+            source = node.module or ""
+            if node.level:
+                source = f"{base}.{source}".rstrip(".")
+            for alias in node.names:
+                # "from PACKAGE import MODULE" imports the module; any other name is the
+                # package's (or the module's) own.
+                submodule = f"{source}.{alias.name}"
+                found.add(submodule if submodule in modules else source)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found & modules - {name}
+
+
+def test_the_package_imports_form_no_circle() -> None:
+    """Every import between the package's modules points one way: no circle, not even
+    one closed by an import for the type checker alone."""
+    root = Path(sse_client.__file__).parent
+    paths = {module_name(path, root): path for path in root.rglob("*.py")}
+    graph = {name: imports_of(path, name, set(paths)) for name, path in paths.items()}
+    done: set[str] = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        assert name not in trail, f"import circle: {' -> '.join([*trail, name])}"
+        if name not in done:
+            for target in sorted(graph[name]):
+                visit(target, [*trail, name])
+            done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    # The settings and the errors import nothing of ours (the settings name _http's URL
+    # type, for the type checker).
+    assert graph["sse_client._policy"] <= {"sse_client._http"}
+    assert graph["sse_client._errors"] == set()
