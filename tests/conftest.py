@@ -12,7 +12,7 @@ import pytest
 import trustme
 
 from .drivers import Driver, OnStack, drive_async, drive_sync
-from .tls import one_stream_server
+from .servers import one_stream_server
 
 # Loaded here rather than through its entry point, so that coverage sees the plugin
 # module imported (see addopts in pyproject.toml).

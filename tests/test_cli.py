@@ -26,7 +26,7 @@ import trustme
 from sse_client.__main__ import main, run
 from sse_client.testing import Drop, Reply, SSEServer, Stall, Stream, event
 
-from .tls import one_stream_server
+from .servers import one_stream_server, raw_server
 
 Capture = pytest.CaptureFixture[str]
 
@@ -251,42 +251,13 @@ def test_giving_up_reconnecting_is_status_1(capsys: Capture) -> None:
     assert len(lines) == 5
 
 
-@contextmanager
-def hang_up_server() -> Iterator[tuple[str, list[int]]]:
-    """A listener on 127.0.0.1 that accepts each connection and closes it at once, before
-    any response: its URL, and a list that counts the connections it took."""
-    accepted: list[int] = []
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        listener.settimeout(0.05)
-        stop = threading.Event()
-
-        def serve() -> None:
-            while not stop.is_set():
-                try:
-                    connection, _ = listener.accept()
-                except TimeoutError:
-                    continue
-                accepted.append(1)
-                connection.close()
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{listener.getsockname()[1]}/s", accepted
-        finally:
-            stop.set()
-            thread.join(5)
-
-
 def test_a_first_connection_that_keeps_failing_stops_after_3_tries(capsys: Capture) -> None:
     """A server that never answers: three attempts, then status 1 with the reason, even
     without --max-attempts (it retried for ever before); said without -v."""
-    with hang_up_server() as (url, accepted):
-        status = main([url, "--reconnection-time", "0.01"])
+    with raw_server(b"") as server:  # hangs up at once
+        status = main([server.url, "--reconnection-time", "0.01"])
     lines = capsys.readouterr().err.splitlines()
-    assert (status, len(accepted)) == (1, 3)
+    assert (status, len(server.accepted)) == (1, 3)
     # The hang-up reads as a reset or as a server that closed: either is a network error.
     assert all(line.startswith("* could not connect: ") for line in lines[:3])
     assert all("; reconnecting in 0." in line for line in lines[:2])
@@ -297,10 +268,11 @@ def test_a_first_connection_that_keeps_failing_stops_after_3_tries(capsys: Captu
 
 def test_follow_keeps_trying_a_first_connection(capsys: Capture) -> None:
     """--follow: the first connection is retried as long as the policy allows."""
-    with hang_up_server() as (url, accepted):
-        status = main([url, "--follow", "--reconnection-time", "0.01", "--max-attempts", "5"])
+    with raw_server(b"") as server:
+        argv = [server.url, "--follow", "--reconnection-time", "0.01", "--max-attempts", "5"]
+        status = main(argv)
     err = capsys.readouterr().err
-    assert (status, len(accepted)) == (1, 5)
+    assert (status, len(server.accepted)) == (1, 5)
     assert err.splitlines()[-1].startswith("error: gave up reconnecting after 5 failed attempts")
 
 

@@ -40,6 +40,7 @@ from sse_client._core import last_event_id_header
 from sse_client.testing import Reply, SSEServer, Stall, Stream, event
 
 from .drivers import FAST, CommentRecorder, Driver, Recorder
+from .servers import raw_server
 
 # -- Credentials stay on the origin the user named (spec: C-REDIRECT) ---------------------
 
@@ -670,39 +671,6 @@ class Answer(Recorder):
 # -- A response no stack could read is retried on every stack ------------------------------
 
 
-@contextlib.contextmanager
-def raw_server(*answers: bytes) -> Iterator[str]:
-    """A listener on 127.0.0.1 that answers each connection with the next of ``answers``
-    (the last repeats), as raw bytes, then closes it; its URL."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        listener.settimeout(0.05)
-        stop = threading.Event()
-
-        def serve() -> None:
-            served = 0
-            while not stop.is_set():
-                try:
-                    connection, _ = listener.accept()
-                except TimeoutError:
-                    continue
-                with connection:
-                    connection.settimeout(5)
-                    with contextlib.suppress(OSError):
-                        connection.recv(65536)
-                        connection.sendall(answers[min(served, len(answers) - 1)])
-                served += 1
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{listener.getsockname()[1]}/s"
-        finally:
-            stop.set()
-            thread.join(5)
-
-
 STREAM_A = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nid: 1\ndata: a\n\n"
 NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n"
 
@@ -723,8 +691,8 @@ def test_a_malformed_response_is_retried_on_every_stack(malformed: bytes, drive:
     """A response the stack cannot read is a protocol error: reconnected after, as httpx2
     does (aiohttp raised ClientResponseError with a status 400 no server sent)."""
     hooks = Recorder()
-    with raw_server(malformed, STREAM_A, NO_CONTENT) as url:
-        outcome = drive(url, reconnect=FAST, hooks=hooks)
+    with raw_server(malformed, STREAM_A, NO_CONTENT) as server:
+        outcome = drive(server.url, reconnect=FAST, hooks=hooks)
     assert [e.data for e in outcome.events] == ["a"]
     assert len(hooks.errors) == 2  # the malformed answer, then the stream's clean end
     assert len(hooks.delays) == 2
