@@ -30,7 +30,7 @@ from sse_client._aiohttp import Response
 from sse_client.testing import Reply, Sleep, SSEServer, Stall, Stream, event
 
 from .drivers import Recorder
-from .test_source_lifecycle import (
+from .test_source_closing import (
     IN_LOOP,
     IN_LOOP_SETTINGS,
     assert_dropped_by_reconnect,
