@@ -45,6 +45,7 @@ from sse_client.testing import (
 )
 
 from .drivers import Driver, Recorder
+from .scripts import CALL
 
 # -- Servers that close at will: polled at their retry: -------------------------------------
 
@@ -266,9 +267,6 @@ def mcp_like_server(sse_server: SSEServer) -> None:
         return Reply(204)
 
     sse_server.route("/mcp", respond)
-
-
-CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call"}
 
 
 @pytest.mark.parametrize(

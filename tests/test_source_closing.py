@@ -9,8 +9,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import anyio
 import httpx2
@@ -23,54 +21,11 @@ from sse_client import (
     ReconnectPolicy,
     ResponseError,
     ServerSentEvent,
-    StreamEnded,
-    Timeouts,
 )
 from sse_client.testing import Drop, Reply, Sleep, SSEServer, Stall, Stream, event
 
-from .drivers import Recorder
-
-# A busy machine may take a while to deliver the first event, so the other thread or task
-# acts a moment after the consumer has it, never at a fixed time from the start; and a
-# "prompt" end is one well under the waits it cuts short (a stall, a 30 s backoff).
-SETTLE = 0.05  # seconds for the source to block again in its read or wait
-PROMPT = 5.0  # seconds
-
-
-def soon_after(first: threading.Event, action: Callable[[], object]) -> threading.Thread:
-    """Start a thread that runs ``action`` shortly after ``first`` is set."""
-
-    def run() -> None:
-        assert first.wait(30)
-        time.sleep(SETTLE)
-        action()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
-async def soon_after_async(first: anyio.Event, action: Callable[[], object]) -> None:
-    """Run ``action`` (awaiting what it returns, if anything) shortly after ``first`` is set."""
-    await first.wait()
-    await anyio.sleep(SETTLE)
-    result = action()
-    if isinstance(result, Awaitable):
-        await result
-
-
-async def consume_while(source: AsyncEventSource, action: Callable[[], object]) -> list[str]:
-    """Iterate ``source`` to its end (within PROMPT), running ``action`` in another task
-    shortly after the first event; return the data of the events seen."""
-    got: list[str] = []
-    first = anyio.Event()
-    with anyio.fail_after(PROMPT):
-        async with anyio.create_task_group() as group:
-            group.start_soon(soon_after_async, first, action)
-            async for item in source:
-                got.append(item.data)
-                first.set()
-    return got
+from .drivers import PROMPT, Recorder, consume_while, soon_after
+from .scripts import IN_LOOP, IN_LOOP_SETTINGS, assert_dropped_by_reconnect
 
 
 def open_connections(transport: httpx2.HTTPTransport | httpx2.AsyncHTTPTransport) -> int:
@@ -156,24 +111,6 @@ def test_reconnect_drops_the_connection_and_resumes(sse_server: SSEServer) -> No
             first.set()
         restarter.join()
     assert got == ["a", "b"]
-    assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
-
-
-#: A stream whose first event comes alone, then stalls: only reconnect() moves it on.
-#: The idle timeout bounds a run that ignored reconnect(); its error would say so.
-IN_LOOP = (Stream(event("a", id="1"), Sleep(0.05), Stall()), Stream(event("b", id="2")), Reply(204))
-IN_LOOP_SETTINGS: dict[str, Any] = {
-    "reconnect": ReconnectPolicy(reconnection_time=0.001),
-    "timeout": Timeouts(idle=PROMPT),
-}
-
-
-def assert_dropped_by_reconnect(got: list[str], hooks: Recorder, sse_server: SSEServer) -> None:
-    """The stream was dropped at once by reconnect(), not by the idle timeout."""
-    assert got == ["a", "b"]
-    [error] = hooks.errors[:1]
-    assert isinstance(error, StreamEnded)
-    assert not error.clean
     assert [r.last_event_id for r in sse_server.requests] == [None, "1", "2"]
 
 
