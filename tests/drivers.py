@@ -6,13 +6,19 @@ test body pins the same behaviour on all three drivers, and on every HTTP stack:
 source's own httpx2 client, an httpx client given by the user, and (asyncio only) a
 user's aiohttp session. ``drive.http`` is the stack's module (for aiohttp, its errors
 under httpx's names), for the errors a test expects.
+
+Tests that act on a source while it is being read (close it, cancel it, reconnect it)
+do so from another thread or task shortly after its first event: :func:`soon_after`,
+:func:`soon_after_async` and :func:`consume_while`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol
@@ -33,6 +39,12 @@ from sse_client import (
 #: Reconnect at once, and count every connection as healthy: tests that drop
 #: connections on purpose do not wait for the backoff.
 FAST = ReconnectPolicy(reconnection_time=0.001, reset_after=0)
+
+# A busy machine may take a while to deliver the first event, so the other thread or task
+# acts a moment after the consumer has it, never at a fixed time from the start; and a
+# "prompt" end is one well under the waits it cuts short (a stall, a 30 s backoff).
+SETTLE = 0.05  # seconds for the source to block again in its read or wait
+PROMPT = 5.0  # seconds
 
 
 @dataclass
@@ -180,3 +192,39 @@ class OnStack:
             return self._drive(url, limit=limit, **kwargs)
         with self.http.Client() as client:
             return self._drive(url, limit=limit, client=client, **kwargs)
+
+
+def soon_after(first: threading.Event, action: Callable[[], object]) -> threading.Thread:
+    """Start a thread that runs ``action`` shortly after ``first`` is set."""
+
+    def run() -> None:
+        assert first.wait(30)
+        time.sleep(SETTLE)
+        action()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+async def soon_after_async(first: anyio.Event, action: Callable[[], object]) -> None:
+    """Run ``action`` (awaiting what it returns, if anything) shortly after ``first`` is set."""
+    await first.wait()
+    await anyio.sleep(SETTLE)
+    result = action()
+    if isinstance(result, Awaitable):
+        await result
+
+
+async def consume_while(source: AsyncEventSource, action: Callable[[], object]) -> list[str]:
+    """Iterate ``source`` to its end (within PROMPT), running ``action`` in another task
+    shortly after the first event; return the data of the events seen."""
+    got: list[str] = []
+    first = anyio.Event()
+    with anyio.fail_after(PROMPT):
+        async with anyio.create_task_group() as group:
+            group.start_soon(soon_after_async, first, action)
+            async for item in source:
+                got.append(item.data)
+                first.set()
+    return got

@@ -29,13 +29,8 @@ from sse_client import (
 from sse_client._aiohttp import Response
 from sse_client.testing import Reply, Sleep, SSEServer, Stall, Stream, event
 
-from .drivers import Recorder
-from .test_source_lifecycle import (
-    IN_LOOP,
-    IN_LOOP_SETTINGS,
-    assert_dropped_by_reconnect,
-    consume_while,
-)
+from .drivers import Recorder, consume_while
+from .scripts import IN_LOOP, IN_LOOP_SETTINGS, assert_dropped_by_reconnect
 
 pytestmark = pytest.mark.anyio
 
