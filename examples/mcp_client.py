@@ -6,8 +6,9 @@ Run: ``python examples/mcp_client.py [URL]``, URL being the MCP endpoint (such a
 
 Each request is a POST whose answer may be JSON or an event stream (``also_accept``). A
 server may close a call's stream after its priming event (an ``id:`` and a ``retry:``, no
-data): ``resume=Resume()`` then reconnects after the server's ``retry:`` with a GET that
-carries ``Last-Event-ID`` and the session's headers, and the response arrives there.
+data): the ``resume`` function then reconnects after the server's ``retry:`` with a GET that
+carries ``Last-Event-ID`` and the session's headers, and the response arrives there (a
+stream that ended before any ``id:`` has nothing to resume: it ends).
 Messages the server sends on a stream before the response (notifications, requests) are
 skipped.
 
@@ -25,7 +26,7 @@ from typing import Any
 
 import httpx2
 
-from sse_client import EventSource, Resume
+from sse_client import STOP, EventSource, Resume
 
 #: The first revision whose streams start with a priming event, so that they can be resumed.
 PROTOCOL_VERSION = "2025-11-25"
@@ -63,7 +64,9 @@ class Session:
             json=message,
             headers=self.headers,
             also_accept={"application/json"},
-            resume=Resume(),  # a GET with Last-Event-ID, the session's headers, no body
+            # A GET with Last-Event-ID, the session's headers and no body; with no ID yet
+            # there is nothing to resume (such a GET would wait on the session's own stream).
+            resume=lambda source: Resume() if source.last_event_id else STOP,
         ) as source:
             for event in source:
                 if not event.data:

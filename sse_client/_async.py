@@ -141,6 +141,8 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         try:
             with self._interruptible():
                 request = await self._request()
+                if self._core.closed:  # the resume function said STOP: send nothing
+                    return
                 response = await self._client.send(request, stream=True, follow_redirects=True)
         except self._core.stack.errors as exc:
             await self._sleep(self._core.on_failure(exc))

@@ -52,6 +52,7 @@ from ._policy import (
     PerAttempt,
     ReconnectPolicy,
     Resume,
+    Stop,
     Timeouts,
 )
 
@@ -68,9 +69,13 @@ __all__ = [
 logger = logging.getLogger("sse_client")
 
 #: How every attempt after the first is made: a :class:`Resume`, or a function of the
-#: source that returns one (``None``: as the first), async too on the async source.
+#: source that returns one (``None``: as the first; :data:`STOP`: no more attempts),
+#: async too on the async source.
 ResumeArg: TypeAlias = (
-    Resume | Callable[[Any], Resume | None] | Callable[[Any], Awaitable[Resume | None]] | None
+    Resume
+    | Callable[[Any], Resume | Stop | None]
+    | Callable[[Any], Awaitable[Resume | Stop | None]]
+    | None
 )
 
 
@@ -283,8 +288,14 @@ class SourceCore:
         self._attempts += 1
         if callable(resume):
             resume = yield functools.partial(resume, self.source)
+            if isinstance(resume, Stop):  # nothing to resume (say, no last event ID yet)
+                logger.info("the resume function answered STOP: not reconnecting")
+                self.close()
+                return None
             if resume is not None and not isinstance(resume, Resume):
-                raise TypeError(f"the resume function must return a Resume or None, got {resume!r}")
+                raise TypeError(
+                    f"the resume function must return a Resume, None or STOP, got {resume!r}"
+                )
         method, body = self.method, self._body
         headers: Any = self._headers
         if resume is not None:

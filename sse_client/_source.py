@@ -49,7 +49,8 @@ class BaseEventSource(Generic[_ClientT, _ResponseT]):
         resume: How every attempt after the first is made, when it differs from the
             first: a :class:`Resume`, or a function called with the source before each
             such attempt (async too on :class:`AsyncEventSource`) that returns one
-            (``None``: as the first). A POST stream resumed by a GET, say.
+            (``None``: as the first; :data:`STOP`: end the stream instead, as when there
+            is no last event ID to resume from). A POST stream resumed by a GET, say.
         also_accept: Media types accepted besides ``text/event-stream`` (and added to
             ``Accept``): such a 200 response's whole body (at most ``max_event_size``)
             is one ``message`` event, and then the stream ends. MCP servers answer

@@ -172,7 +172,7 @@ class EventSource(BaseEventSource["Client", "Response"]):
         self._cut = False
         try:
             request = self._request()
-            if self._core.closed:  # closed while a setting's function ran: send nothing
+            if self._core.closed:  # closed while a setting's function ran, or STOP: send nothing
                 return
             request.extensions["trace"] = self._trace
             response = self._client.send(request, stream=True, follow_redirects=True)

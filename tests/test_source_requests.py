@@ -27,6 +27,7 @@ import httpx2
 import pytest
 
 from sse_client import (
+    STOP,
     AsyncEventSource,
     EventSource,
     ReadyState,
@@ -38,7 +39,7 @@ from sse_client import (
 from sse_client._core import last_event_id_header
 from sse_client.testing import Reply, Request, SSEServer, Stream, event, resumable_counter
 
-from .drivers import FAST, Driver
+from .drivers import FAST, Driver, Recorder
 from .scripts import CALL
 
 # -- The request and its headers (spec: C-REQ) ---------------------------------------------
@@ -457,6 +458,27 @@ def test_a_resume_function_sees_the_source_and_may_repeat_the_first_request(
         ("GET", "/mcp"),
     ]
     assert seen == ["", "p1", "r1"]
+
+
+def test_a_resume_function_may_stop_when_there_is_nothing_to_resume(
+    sse_server: SSEServer, drive: Driver
+) -> None:
+    """STOP from the function ends the stream, closed and released, nothing sent: a POST
+    whose stream ended before any id has nothing a GET could resume (on an MCP server such
+    a GET would open the session's other stream and wait there)."""
+    sse_server.route("/mcp", Stream(b"retry: 10\n\n"))
+    hooks = Recorder()
+    outcome = drive(
+        sse_server.url + "/mcp",
+        method="POST",
+        json=CALL,
+        resume=lambda source: Resume() if source.last_event_id else STOP,
+        hooks=hooks,
+    )
+    assert outcome.events == []
+    assert [r.method for r in sse_server.requests] == ["POST"]
+    assert (outcome.ready_state, hooks.closed) == (ReadyState.CLOSED, 1)
+    sse_server.wait_until_idle(timeout=5)
 
 
 @pytest.mark.anyio
