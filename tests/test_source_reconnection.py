@@ -448,21 +448,35 @@ def test_retry_zero_and_a_drop_is_not_a_spin(sse_server: SSEServer, drive: Drive
 # -- A 401: refresh the token, resume at once ----------------------------------------------
 
 
-class RefreshOn401(Recorder):
-    """The recipe: on a 401, refresh the token and reconnect at once."""
+class Token:
+    """A bearer token, as a client holds it and as the test server issues it."""
 
-    def __init__(self, token: list[str]) -> None:
+    def __init__(self, value: str = "t0", *, issued: str = "t0") -> None:
+        self.value = value
+        self.issued = issued  # what the server accepts now
+
+    def refresh(self) -> None:
+        self.value = self.issued
+
+
+class RefreshToken(Recorder):
+    """The README's recipe: on a 401, refresh the token and reconnect at once; STOP when
+    the fresh token is refused too."""
+
+    def __init__(self, token: Token) -> None:
         super().__init__()
         self.token = token
+        self.attempts: list[int] = []
 
     def on_error(self, source: Any, failure: Failure) -> float | Stop | None:
         super().on_error(source, failure)
+        self.attempts.append(failure.attempt)
         error = failure.error
         if isinstance(error, ResponseError) and error.status_code == 401:
             if failure.attempt > 3:
-                return STOP  # the new token is refused too: give up
-            self.token[0] = "fresh"
-            return 0.0
+                return STOP
+            self.token.refresh()
+            return 0
         return None
 
 
@@ -488,12 +502,12 @@ def test_401_refresh_and_resume_loses_and_repeats_nothing(
 ) -> None:
     """401 -> refresh the token -> reconnect at once with the same Last-Event-ID."""
     token_server(sse_server)
-    token = ["stale"]
+    token = Token("stale", issued="fresh")
     outcome = drive(
         sse_server.url + "/s",
-        headers=lambda: {"Authorization": f"Bearer {token[0]}"},
+        headers=lambda: {"Authorization": f"Bearer {token.value}"},
         reconnect=FAST,
-        hooks=RefreshOn401(token),
+        hooks=RefreshToken(token),
     )
     assert [e.data for e in outcome.events] == [f"event {n}" for n in range(1, 5)]
     requests = sse_server.requests
@@ -507,38 +521,6 @@ def test_401_refresh_and_resume_loses_and_repeats_nothing(
 
 
 # -- The 401 recipe of the README holds across any number of expiries ----------------------
-
-
-class Token:
-    """A bearer token the test server rotates, as tokens expire."""
-
-    def __init__(self) -> None:
-        self.value = "t0"
-        self.issued = "t0"  # what the server accepts now
-
-    def refresh(self) -> None:
-        self.value = self.issued
-
-
-class RefreshToken(Recorder):
-    """The README's recipe: on a 401, refresh the token and reconnect at once; STOP when
-    the fresh token is refused too."""
-
-    def __init__(self, token: Token) -> None:
-        super().__init__()
-        self.token = token
-        self.attempts: list[int] = []
-
-    def on_error(self, source: Any, failure: Failure) -> float | Stop | None:
-        super().on_error(source, failure)
-        self.attempts.append(failure.attempt)
-        error = failure.error
-        if isinstance(error, ResponseError) and error.status_code == 401:
-            if failure.attempt > 3:
-                return STOP
-            self.token.refresh()
-            return 0
-        return None
 
 
 def expiring_token_server(sse_server: SSEServer, token: Token, *, total: int) -> None:
