@@ -301,6 +301,24 @@ def httpx_client(stack: str, blocking: bool = False) -> Any:
     return (http.Client if blocking else http.AsyncClient)(timeout=None, limits=limits)
 
 
+# openai's DefaultAioHttpClient hands max_connections to aiohttp as its cap on
+# connections, and leaves it out when it is None, which gives aiohttp's default of 100:
+# the 101st stream waits for a free connection until its connect timeout. So the cap is
+# set, above any number of streams a run opens.
+OPENAI_AIOHTTP_MAX_CONNECTIONS = 1_000_000
+
+
+def openai_aiohttp_client() -> Any:
+    """openai's ``DefaultAioHttpClient``: an ``httpx2.AsyncClient`` on aiohttp's transport."""
+    import httpx2
+    import openai
+
+    limits = httpx2.Limits(
+        max_connections=OPENAI_AIOHTTP_MAX_CONNECTIONS, max_keepalive_connections=0
+    )
+    return openai.DefaultAioHttpClient(timeout=None, limits=limits)
+
+
 @contextlib.asynccontextmanager
 async def aiohttp_session() -> AsyncIterator[Any]:
     import aiohttp
@@ -318,6 +336,15 @@ async def ours_async(client: Any, url: str, tally: Tally) -> None:
         url, client=client, reconnect=False, timeout=Timeouts(CONNECT_TIMEOUT, idle=None)
     ) as source:
         async for event in source:
+            tally.event(event.data)
+
+
+async def httpx2_eventsource(client: Any, url: str, tally: Tally) -> None:
+    """httpx2's own SSE reading, on a response opened on the shared client."""
+    import httpx2
+
+    async with client.stream("GET", url) as response:
+        async for event in httpx2.EventSource(response):
             tally.event(event.data)
 
 
@@ -371,6 +398,9 @@ ASYNC_CONTESTANTS = [
     Contestant("sse_client AsyncEventSource", "httpx2", "ours-httpx2"),
     Contestant("sse_client AsyncEventSource", "httpx", "ours-httpx"),
     Contestant("sse_client AsyncEventSource", "aiohttp", "ours-aiohttp"),
+    # An httpx2 client whose transport is aiohttp: our httpx2 code path, aiohttp's I/O.
+    Contestant("sse_client AsyncEventSource", "openai-aiohttp", "ours-openai-aiohttp"),
+    Contestant("httpx2.EventSource", "httpx2", "httpx2-eventsource"),
     Contestant("httpx-sse aconnect_sse", "httpx", "httpx-sse"),
     Contestant("aiohttp-sse-client2 EventSource", "aiohttp", "aiohttp-sse-client2"),
 ]
@@ -386,6 +416,10 @@ def async_contestant(key: str) -> tuple[Callable[[], Any], AsyncConsume]:
         return aiohttp_session, aiohttp_sse_client2
     if key == "ours-aiohttp":
         return aiohttp_session, ours_async
+    if key == "ours-openai-aiohttp":
+        return openai_aiohttp_client, ours_async
+    if key == "httpx2-eventsource":
+        return (lambda: httpx_client("httpx2")), httpx2_eventsource
     stack = "httpx" if key in ("ours-httpx", "httpx-sse") else "httpx2"
     consume = ours_async if key.startswith("ours") else httpx_sse_async
     return (lambda: httpx_client(stack)), consume
@@ -521,8 +555,8 @@ QUICK = {
 }  # streams, warm-up, window
 
 OURS = "sse_client"
-STACKS = ("httpx2", "httpx", "aiohttp")  # ours runs on each
-PEERS = ("aiohttp-sse-client2", "httpx-sse")
+STACKS = ("httpx2", "httpx", "aiohttp", "openai-aiohttp")  # ours runs on each
+PEERS = ("aiohttp-sse-client2", "httpx-sse", "httpx2.EventSource")
 FD_SLACK = 3  # descriptors a run may leave open without counting as a leak
 
 
@@ -724,7 +758,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, help="seconds before measuring")
     parser.add_argument(
         "--stacks",
-        help="only the contestants on these stacks, comma-separated (httpx2,httpx,aiohttp)",
+        help="only the contestants on these stacks, comma-separated "
+        "(httpx2,httpx,aiohttp,openai-aiohttp)",
     )
     args = parser.parse_args(argv)
     stacks = None if args.stacks is None else frozenset(args.stacks.split(","))
