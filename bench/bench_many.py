@@ -209,6 +209,8 @@ class Figures:
     fds_after: int
     errors: list[str] = field(default_factory=list)
     fd_limit: int = 0
+    collections: list[int] = field(default_factory=lambda: [0, 0, 0])  # per generation
+    longest_collection: float = 0.0  # seconds
 
     @property
     def cpu_per_event(self) -> float:
@@ -220,6 +222,23 @@ class Figures:
         if len(self.latencies) < 2:
             return self.latencies[0] * 1e3 if self.latencies else float("nan")
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[q - 1] * 1e3
+
+
+class Collections:
+    """The garbage collector's runs while measuring: how many of each generation, and
+    the longest (every thread waits for it)."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+        self.longest = 0.0  # seconds
+        self.started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        self.counts[info["generation"]] += 1
+        self.longest = max(self.longest, time.perf_counter() - self.started)
 
 
 class Phases:
@@ -236,6 +255,7 @@ class Phases:
         self.connect_seconds = self.connect_cpu = self.rss = 0.0
         self.counts = (0, 0)
         self.cpu = 0.0
+        self.collections = Collections()
 
     def all_open(self) -> bool:
         return self.run.opened >= self.streams
@@ -249,10 +269,12 @@ class Phases:
     def window_start(self) -> None:
         self.counts = self.run.counts()
         self.run.measuring = True
+        gc.callbacks.append(self.collections)
         self.cpu = time.process_time()
 
     def window_end(self) -> None:
         self.cpu = time.process_time() - self.cpu
+        gc.callbacks.remove(self.collections)
         self.run.measuring = False
         received, numbered = self.run.counts()
         self.counts = (received - self.counts[0], numbered - self.counts[1])
@@ -274,6 +296,8 @@ class Phases:
             fds_after=open_fds(),
             errors=errors,
             fd_limit=fd_limit,
+            collections=self.collections.counts,
+            longest_collection=self.collections.longest,
         )
 
 
@@ -689,6 +713,13 @@ def report(scenario: Scenario, results: dict[Contestant, Figures | str]) -> None
     print()
     for note in notes:
         print(f"- {note}")
+    for contestant, figures in results.items():
+        if isinstance(figures, Figures):
+            print(
+                f"- garbage collections in the window, {contestant.name} ({contestant.stack}): "
+                + "/".join(map(str, figures.collections))
+                + f" of generations 0/1/2, the longest {figures.longest_collection * 1e3:.1f} ms"
+            )
     compare(scenario, results)
 
 
