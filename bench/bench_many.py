@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import heapq
 import json
@@ -208,6 +209,8 @@ class Figures:
     fds_after: int
     errors: list[str] = field(default_factory=list)
     fd_limit: int = 0
+    collections: list[int] = field(default_factory=lambda: [0, 0, 0])  # per generation
+    longest_collection: float = 0.0  # seconds
 
     @property
     def cpu_per_event(self) -> float:
@@ -219,6 +222,23 @@ class Figures:
         if len(self.latencies) < 2:
             return self.latencies[0] * 1e3 if self.latencies else float("nan")
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[q - 1] * 1e3
+
+
+class Collections:
+    """The garbage collector's runs while measuring: how many of each generation, and
+    the longest (every thread waits for it)."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+        self.longest = 0.0  # seconds
+        self.started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        self.counts[info["generation"]] += 1
+        self.longest = max(self.longest, time.perf_counter() - self.started)
 
 
 class Phases:
@@ -235,6 +255,7 @@ class Phases:
         self.connect_seconds = self.connect_cpu = self.rss = 0.0
         self.counts = (0, 0)
         self.cpu = 0.0
+        self.collections = Collections()
 
     def all_open(self) -> bool:
         return self.run.opened >= self.streams
@@ -248,10 +269,12 @@ class Phases:
     def window_start(self) -> None:
         self.counts = self.run.counts()
         self.run.measuring = True
+        gc.callbacks.append(self.collections)
         self.cpu = time.process_time()
 
     def window_end(self) -> None:
         self.cpu = time.process_time() - self.cpu
+        gc.callbacks.remove(self.collections)
         self.run.measuring = False
         received, numbered = self.run.counts()
         self.counts = (received - self.counts[0], numbered - self.counts[1])
@@ -273,6 +296,8 @@ class Phases:
             fds_after=open_fds(),
             errors=errors,
             fd_limit=fd_limit,
+            collections=self.collections.counts,
+            longest_collection=self.collections.longest,
         )
 
 
@@ -287,37 +312,69 @@ class Phases:
 # request in httpcore's pool scans every connection in it, so the last requests waited
 # that long to connect. This measures the time to connect them all instead.
 CONNECT_TIMEOUT = 300.0  # seconds
+# Without --idle, nobody's reads have a timeout. With it, every contestant's reads have
+# that one: ours as Timeouts(idle=...), the peers' through their client or session.
 
 AsyncConsume = Callable[[Any, str, Tally], Coroutine[Any, Any, None]]
 SyncConsume = Callable[[Any, str, Tally, threading.Event], None]
 
 
-def httpx_client(stack: str, blocking: bool = False) -> Any:
+def httpx_client(stack: str, blocking: bool = False, idle: float | None = None) -> Any:
     import httpx
     import httpx2
 
     http: Any = httpx2 if stack == "httpx2" else httpx
     limits = http.Limits(max_connections=None, max_keepalive_connections=0)
-    return (http.Client if blocking else http.AsyncClient)(timeout=None, limits=limits)
+    timeout = None if idle is None else http.Timeout(None, read=idle)
+    return (http.Client if blocking else http.AsyncClient)(timeout=timeout, limits=limits)
+
+
+# openai's DefaultAioHttpClient hands max_connections to aiohttp as its cap on
+# connections, and leaves it out when it is None, which gives aiohttp's default of 100:
+# the 101st stream waits for a free connection until its connect timeout. So the cap is
+# set, above any number of streams a run opens.
+OPENAI_AIOHTTP_MAX_CONNECTIONS = 1_000_000
+
+
+def openai_aiohttp_client(idle: float | None = None) -> Any:
+    """openai's ``DefaultAioHttpClient``: an ``httpx2.AsyncClient`` on aiohttp's transport."""
+    import httpx2
+    import openai
+
+    limits = httpx2.Limits(
+        max_connections=OPENAI_AIOHTTP_MAX_CONNECTIONS, max_keepalive_connections=0
+    )
+    timeout = None if idle is None else httpx2.Timeout(None, read=idle)
+    return openai.DefaultAioHttpClient(timeout=timeout, limits=limits)
 
 
 @contextlib.asynccontextmanager
-async def aiohttp_session() -> AsyncIterator[Any]:
+async def aiohttp_session(idle: float | None = None) -> AsyncIterator[Any]:
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=0)
-    timeout = aiohttp.ClientTimeout(total=None)  # its default ends a request at 300 s
+    # Its default total timeout ends a request at 300 s.
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=idle)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         yield session
 
 
-async def ours_async(client: Any, url: str, tally: Tally) -> None:
+async def ours_async(client: Any, url: str, tally: Tally, idle: float | None = None) -> None:
     from sse_client import AsyncEventSource, Timeouts
 
     async with AsyncEventSource(
-        url, client=client, reconnect=False, timeout=Timeouts(CONNECT_TIMEOUT, idle=None)
+        url, client=client, reconnect=False, timeout=Timeouts(CONNECT_TIMEOUT, idle=idle)
     ) as source:
         async for event in source:
+            tally.event(event.data)
+
+
+async def httpx2_eventsource(client: Any, url: str, tally: Tally) -> None:
+    """httpx2's own SSE reading, on a response opened on the shared client."""
+    import httpx2
+
+    async with client.stream("GET", url) as response:
+        async for event in httpx2.EventSource(response):
             tally.event(event.data)
 
 
@@ -339,10 +396,12 @@ async def aiohttp_sse_client2(session: Any, url: str, tally: Tally) -> None:
             tally.event(event.data)
 
 
-def ours_sync(client: Any, url: str, tally: Tally, stop: threading.Event) -> None:
+def ours_sync(
+    client: Any, url: str, tally: Tally, stop: threading.Event, idle: float | None = None
+) -> None:
     from sse_client import EventSource, Timeouts
 
-    timeout = Timeouts(CONNECT_TIMEOUT, idle=None)
+    timeout = Timeouts(CONNECT_TIMEOUT, idle=idle)
     with EventSource(url, client=client, reconnect=False, timeout=timeout) as source:
         for event in source:
             tally.event(event.data)
@@ -371,6 +430,9 @@ ASYNC_CONTESTANTS = [
     Contestant("sse_client AsyncEventSource", "httpx2", "ours-httpx2"),
     Contestant("sse_client AsyncEventSource", "httpx", "ours-httpx"),
     Contestant("sse_client AsyncEventSource", "aiohttp", "ours-aiohttp"),
+    # An httpx2 client whose transport is aiohttp: our httpx2 code path, aiohttp's I/O.
+    Contestant("sse_client AsyncEventSource", "openai-aiohttp", "ours-openai-aiohttp"),
+    Contestant("httpx2.EventSource", "httpx2", "httpx2-eventsource"),
     Contestant("httpx-sse aconnect_sse", "httpx", "httpx-sse"),
     Contestant("aiohttp-sse-client2 EventSource", "aiohttp", "aiohttp-sse-client2"),
 ]
@@ -381,30 +443,39 @@ SYNC_CONTESTANTS = [
 ]
 
 
-def async_contestant(key: str) -> tuple[Callable[[], Any], AsyncConsume]:
+def async_contestant(key: str, idle: float | None = None) -> tuple[Callable[[], Any], AsyncConsume]:
+    """The shared client's factory and the reader of one stream; reads time out after
+    ``idle`` seconds without a byte (``None``: never)."""
+    ours: AsyncConsume = functools.partial(ours_async, idle=idle)
     if key == "aiohttp-sse-client2":
-        return aiohttp_session, aiohttp_sse_client2
+        return functools.partial(aiohttp_session, idle), aiohttp_sse_client2
     if key == "ours-aiohttp":
-        return aiohttp_session, ours_async
+        return functools.partial(aiohttp_session, idle), ours
+    if key == "ours-openai-aiohttp":
+        return functools.partial(openai_aiohttp_client, idle), ours
+    if key == "httpx2-eventsource":
+        return functools.partial(httpx_client, "httpx2", idle=idle), httpx2_eventsource
     stack = "httpx" if key in ("ours-httpx", "httpx-sse") else "httpx2"
-    consume = ours_async if key.startswith("ours") else httpx_sse_async
-    return (lambda: httpx_client(stack)), consume
+    consume = ours if key.startswith("ours") else httpx_sse_async
+    return functools.partial(httpx_client, stack, idle=idle), consume
 
 
-def sync_contestant(key: str) -> tuple[Callable[[], Any], SyncConsume]:
+def sync_contestant(key: str, idle: float | None = None) -> tuple[Callable[[], Any], SyncConsume]:
     stack = "httpx2" if key == "ours-httpx2" else "httpx"
-    consume = ours_sync if key.startswith("ours") else httpx_sse_sync
-    return (lambda: httpx_client(stack, blocking=True)), consume
+    consume = functools.partial(ours_sync, idle=idle) if key.startswith("ours") else httpx_sse_sync
+    return functools.partial(httpx_client, stack, blocking=True, idle=idle), consume
 
 
 def _failure(result: BaseException) -> str:
     return f"{type(result).__name__}: {result}"
 
 
-def run_async(key: str, url: str, streams: int, warmup: float, window: float) -> dict[str, Any]:
+def run_async(
+    key: str, url: str, streams: int, warmup: float, window: float, idle: float | None = None
+) -> dict[str, Any]:
     """One async contestant's run, in its own process: connect all, warm up, measure."""
     fd_limit = raise_fd_limit(streams)
-    open_client, consume = async_contestant(key)
+    open_client, consume = async_contestant(key, idle)
 
     async def main() -> Figures:
         async with open_client() as client:
@@ -441,10 +512,12 @@ def run_async(key: str, url: str, streams: int, warmup: float, window: float) ->
     return asdict(asyncio.run(main()))
 
 
-def run_sync(key: str, url: str, streams: int, warmup: float, window: float) -> dict[str, Any]:
+def run_sync(
+    key: str, url: str, streams: int, warmup: float, window: float, idle: float | None = None
+) -> dict[str, Any]:
     """One blocking contestant's run, a thread per stream, in its own process."""
     fd_limit = raise_fd_limit(streams)
-    open_client, consume = sync_contestant(key)
+    open_client, consume = sync_contestant(key, idle)
     errors: list[str] = []
 
     def reader(client: Any, tally: Tally, stop: threading.Event) -> None:
@@ -501,6 +574,7 @@ class Scenario:
     warmup: float  # seconds
     window: float  # seconds
     blocking: bool = False
+    idle: float | None = None  # seconds without a byte before a read times out
 
     @property
     def contestants(self) -> list[Contestant]:
@@ -521,8 +595,8 @@ QUICK = {
 }  # streams, warm-up, window
 
 OURS = "sse_client"
-STACKS = ("httpx2", "httpx", "aiohttp")  # ours runs on each
-PEERS = ("aiohttp-sse-client2", "httpx-sse")
+STACKS = ("httpx2", "httpx", "aiohttp", "openai-aiohttp")  # ours runs on each
+PEERS = ("aiohttp-sse-client2", "httpx-sse", "httpx2.EventSource")
 FD_SLACK = 3  # descriptors a run may leave open without counting as a leak
 
 
@@ -550,6 +624,7 @@ def measure(
                 scenario.streams,
                 scenario.warmup,
                 scenario.window,
+                scenario.idle,
                 timeout=timeout,
             )
         except RuntimeError as exc:
@@ -572,8 +647,14 @@ def report(scenario: Scenario, results: dict[Contestant, Figures | str]) -> None
     print(
         f"{scenario.warmup:g} s warm-up, then a {scenario.window:g} s window "
         f"(about {nominal:,.0f} events at the nominal rate). connect-all: from the first "
-        "request to every stream's first event.\n"
+        "request to every stream's first event."
     )
+    if scenario.idle is not None:
+        print(
+            f"Every contestant's reads time out after {scenario.idle:g} s without a byte "
+            "(ours: Timeouts(idle=...); the peers: their client's read timeout)."
+        )
+    print()
     columns = [
         "contestant",
         "stack",
@@ -632,6 +713,13 @@ def report(scenario: Scenario, results: dict[Contestant, Figures | str]) -> None
     print()
     for note in notes:
         print(f"- {note}")
+    for contestant, figures in results.items():
+        if isinstance(figures, Figures):
+            print(
+                f"- garbage collections in the window, {contestant.name} ({contestant.stack}): "
+                + "/".join(map(str, figures.collections))
+                + f" of generations 0/1/2, the longest {figures.longest_collection * 1e3:.1f} ms"
+            )
     compare(scenario, results)
 
 
@@ -723,8 +811,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=float, help="seconds measured (default: 10)")
     parser.add_argument("--warmup", type=float, help="seconds before measuring")
     parser.add_argument(
+        "--idle",
+        type=float,
+        help="give every contestant's reads this timeout, in seconds (default: none)",
+    )
+    parser.add_argument(
         "--stacks",
-        help="only the contestants on these stacks, comma-separated (httpx2,httpx,aiohttp)",
+        help="only the contestants on these stacks, comma-separated "
+        "(httpx2,httpx,aiohttp,openai-aiohttp)",
     )
     args = parser.parse_args(argv)
     stacks = None if args.stacks is None else frozenset(args.stacks.split(","))
@@ -740,7 +834,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:
             streams, warmup, window = QUICK[key]
             scenario = replace(scenario, streams=streams, warmup=warmup, window=window)
-        overrides = {"streams": args.streams, "warmup": args.warmup, "window": args.window}
+        overrides = {
+            "streams": args.streams,
+            "warmup": args.warmup,
+            "window": args.window,
+            "idle": args.idle,
+        }
         scenario = replace(scenario, **{k: v for k, v in overrides.items() if v is not None})
         if limit != resource.RLIM_INFINITY and scenario.streams + FD_MARGIN > limit:
             print(

@@ -61,6 +61,7 @@ def test_many_streams_benchmark_delivers_every_event(capsys: pytest.CaptureFixtu
         assert got == numbered, row
         after, before = map(int, fds.split("/"))
         assert after <= before + bench_many.FD_SLACK, row
+    assert out.count("garbage collections in the window") == expected
     assert "problems, first" not in out
 
 
