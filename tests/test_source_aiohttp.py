@@ -8,6 +8,7 @@ connection, and ``aiter_events`` reads an aiohttp response.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +25,7 @@ from sse_client import (
     ReadyState,
     ReconnectPolicy,
     ResponseError,
+    Timeouts,
     aiter_events,
 )
 from sse_client._aiohttp import Response
@@ -223,3 +225,45 @@ def test_the_blocking_source_refuses_an_aiohttp_session() -> None:
                 EventSource("http://127.0.0.1:1/s", client=session)  # type: ignore[arg-type]
 
     anyio.run(main)
+
+
+async def test_the_idle_timeout_arms_no_timer_per_read(
+    sse_server: SSEServer, session: aiohttp.ClientSession
+) -> None:
+    """With an idle timeout, a read arms no timer of its own: aiohttp's sock_read armed one
+    per read, and on a thousand busy streams the timers it cancelled kept the garbage
+    collector at work (p99 2-4x a read with no timeout). The watchdog looks a few times
+    per idle period instead; a stall is still noticed (test_idle_timeout_... on every
+    stack)."""
+    reads = 100
+    steps = [step for n in range(reads) for step in (event(str(n)), Sleep(0.002))]
+    sse_server.route("/s", Stream(*steps), Reply(204))
+    loop = asyncio.get_running_loop()
+    timers = 0
+    call_at, call_later = loop.call_at, loop.call_later
+
+    def counting_call_at(*args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        nonlocal timers
+        timers += 1
+        return call_at(*args, **kwargs)
+
+    def counting_call_later(*args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        nonlocal timers
+        timers += 1
+        return call_later(*args, **kwargs)
+
+    source = AsyncEventSource(
+        sse_server.url + "/s", client=session, timeout=Timeouts(idle=60), reconnect=False
+    )
+    with anyio.fail_after(10):
+        async with source:
+            first = await source.__anext__()
+            setattr(loop, "call_at", counting_call_at)  # noqa: B010 -- the instance's, for a while
+            setattr(loop, "call_later", counting_call_later)  # noqa: B010
+            try:
+                rest = [e.data async for e in source]
+            finally:
+                delattr(loop, "call_at")
+                delattr(loop, "call_later")
+    assert [first.data, *rest] == [str(n) for n in range(reads)]
+    assert timers < reads // 4, timers
