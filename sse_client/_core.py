@@ -186,7 +186,6 @@ class SourceCore:
                 "last_event_id cannot be sent as a header: it holds CR, LF, NUL or "
                 f"another control character, got {last_event_id!r}"
             )
-        _check_size(max_event_size)
         if resume is not None and not isinstance(resume, Resume) and not callable(resume):
             raise TypeError(f"resume must be a Resume or a function, got {resume!r}")
         self.source = source
@@ -556,12 +555,6 @@ def last_event_id_header(last_event_id: str) -> bytes | None:
 _NO_BODY: Final[Mapping[str, Any]] = types.MappingProxyType({})
 _NO_HOOKS: Final = Hooks()
 _NO_FAILURES: Final = Run()
-
-
-def _check_size(size: object) -> None:
-    # At construction, not at the first response: a mistake is told before any request.
-    if size is not None and (not isinstance(size, int) or size < 1):
-        raise ValueError(f"max_event_size must be positive or None, got {size!r}")
 
 
 def _body(body: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -142,6 +142,12 @@ _last_id = re.compile(r"(?s:.*)\nid(?::[ ]?([^\n\0]*))?(?=\n)").match
 _last_retry = re.compile(r"(?s:.*)\nretry:[ ]?([0-9]+)(?=\n)").match
 
 
+def _check_size(size: object) -> None:
+    # A whole number of characters: 1.5 or True would make a limit that means nothing.
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise ValueError(f"max_event_size must be a positive whole number or None, got {size!r}")
+
+
 class EventStreamParser:
     """An incremental parser for ``text/event-stream`` bodies, exactly as the standard says.
 
@@ -194,8 +200,7 @@ class EventStreamParser:
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         on_comment: Callable[[str], object] | None = None,
     ) -> None:
-        if max_event_size is not None and max_event_size < 1:
-            raise ValueError(f"max_event_size must be positive or None, got {max_event_size!r}")
+        _check_size(max_event_size)
         #: The stream's last event ID: what a reconnection sends as ``Last-Event-ID``.
         self.last_event_id: str = last_event_id
         #: The reconnection time in seconds from the last valid ``retry:`` field, if any.

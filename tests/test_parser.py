@@ -604,9 +604,11 @@ def test_no_limit_when_max_event_size_is_none() -> None:
     assert events == expected
 
 
-@pytest.mark.parametrize("size", [0, -1, -(1 << 20)])
+@pytest.mark.parametrize("size", [0, -1, -(1 << 20), 1.5, True])
 def test_max_event_size_must_be_positive(size: int) -> None:
-    """A limit below one character is a mistake and raises ValueError at once."""
+    """A limit below one character, or not a whole number of them, is a mistake and
+    raises ValueError at once (the sources make their parser when made, so they refuse
+    it before any request)."""
     with pytest.raises(ValueError, match="max_event_size"):
         EventStreamParser(max_event_size=size)
 
