@@ -152,7 +152,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         verdict = self._core.on_response(response)
         if verdict is Verdict.OPEN:
             self._chunks = response.aiter_bytes()
-            self._wake = response if self._core.stack.wakes_reads else None
+            self._wake = self._core.stack.waker(response)
             return
         error = await _refuse(response, verdict)
         if error is not None:
@@ -174,20 +174,23 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
             if self._cut:
                 raise _Interrupted
             if self._wake is not None:
-                # The stack can wake this read itself (aiohttp), so it needs no cancel
-                # scope, the largest cost per read on a busy process.
+                # The response or its socket can wake this read (Stack.waker), so it
+                # needs no cancel scope, the largest cost per read on a busy process.
                 chunk = await self._chunks.__anext__()
             else:
                 with self._interruptible():
                     chunk = await self._chunks.__anext__()
         except StopAsyncIteration:
-            if self._final():
+            if self._woken():
+                await self._lose_stream(_dropped())
+            elif not self._final():
+                await self._lose_stream(StreamEnded())
+            else:
                 return True
-            await self._lose_stream(StreamEnded())
         except self._core.stack.errors as exc:
-            await self._lose_stream(exc)
+            await self._lose_stream(_dropped() if self._woken() else exc)
         except _Interrupted:
-            await self._lose_stream(StreamEnded("reconnect() dropped the stream", clean=False))
+            await self._lose_stream(_dropped())
         else:
             items = self._core.feed(chunk)
             if items:
@@ -195,7 +198,14 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
                 if not self._core.progressed:
                     self._core.progress(items)
                 return True
-        return False
+        return self._cut or self._core.closed
+
+    def _woken(self) -> bool:
+        # Whether a read that ended, or failed, was woken by reconnect() or aclose():
+        # a socket shut down ends the read as the network would. The connection is
+        # gone either way, so nothing is left to wake.
+        self._wake = None
+        return self._cut or self._core.closed
 
     def _final(self) -> bool:
         # What the body's end completes (an answer of also_accept, whole), given once.
@@ -361,6 +371,10 @@ async def _close_iterator(chunks: AsyncIterator[bytes]) -> None:
     aclose = getattr(chunks, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+def _dropped() -> StreamEnded:
+    return StreamEnded("reconnect() dropped the stream", clean=False)
 
 
 class _Interrupted(Exception):

@@ -12,6 +12,8 @@ imported already.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     #: A URL of either stack.
     URL: TypeAlias = httpx2.URL | httpx.URL
 
-__all__ = ["HTTPX2", "Stack", "as_response", "stack_of"]
+__all__ = ["HTTPX2", "Stack", "as_response", "own_stream", "shut_down", "stack_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +57,8 @@ class Stack:
         blocking: Whether the stack has blocking clients too (aiohttp has none).
         adapter: What gives the user's async client the httpx2 calls a source makes,
             for a stack that lacks them (aiohttp).
-        wakes_reads: Whether a response can wake its own read from another task
-            (aiohttp's ``interrupt``), so that reads need no cancel scope.
+        wakes_reads: Whether every response can wake its own read from another task
+            (aiohttp's ``interrupt``); on the others, see :meth:`waker`.
         malformed: Whether an error of the stack says that a response could not be
             read (a garbled status line, a header line too long), for a stack whose
             type for it is not among ``retryable`` (aiohttp): retryable too, as httpx2's
@@ -76,6 +78,21 @@ class Stack:
         return isinstance(error, self.retryable) or (
             self.malformed is not None and self.malformed(error)
         )
+
+    def waker(self, response: Any) -> Any:
+        """What can wake a read of ``response`` blocked in another task, so that the
+        read needs no cancel scope: an object whose ``interrupt(error)`` does it, or
+        ``None`` when only a cancel scope can.
+
+        aiohttp's response wakes its reader itself. An HTTP/1.1 response of httpx2 or
+        httpx has a connection of its own, whose socket, shut down, wakes the read.
+        Over HTTP/2 the connection carries the client's other streams, and a mock
+        transport has no socket: ``None``.
+        """
+        if self.wakes_reads:
+            return response
+        sock = _socket(own_stream(response))
+        return None if sock is None else _Shutdown(sock)
 
     def async_client(self, client: Any) -> Any:
         """The user's async client, as the async driver calls it."""
@@ -150,6 +167,49 @@ def _load(name: str) -> Stack:
             malformed=_aiohttp.malformed,
         )
     return Stack.of_module(sys.modules[name])
+
+
+def own_stream(response: Any) -> Any:
+    """The network stream under an httpx2 or httpx response when the connection is the
+    response's own (HTTP/1.1): ``None`` over HTTP/2, whose connection carries the
+    client's other streams, and with a transport that has none (a mock)."""
+    if response.http_version == "HTTP/2":
+        return None
+    return response.extensions.get("network_stream")
+
+
+def shut_down(stream: Any) -> None:
+    """Shut down the socket under an httpcore network stream (if it has one): a read
+    blocked on it in another thread or task returns at once, where closing the socket
+    would not wake it. The connection is lost; nothing else on the client is."""
+    sock = _socket(stream)
+    if sock is not None:
+        _shut(sock)
+
+
+def _socket(stream: Any) -> Any:
+    # The standard library's socket, asyncio's view of it, or trio's: all shut down.
+    sock = None if stream is None else stream.get_extra_info("socket")
+    return sock if callable(getattr(sock, "shutdown", None)) else None
+
+
+def _shut(sock: Any) -> None:
+    with contextlib.suppress(OSError):  # already closed: nothing to wake
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Shutdown:
+    """Wakes the read on a socket by shutting it down; the read then fails, or ends
+    as a body delimited by the connection's close does, and the source, knowing it
+    interrupted the read, takes it for the interruption it is."""
+
+    __slots__ = ("_socket",)
+
+    def __init__(self, sock: Any) -> None:
+        self._socket = sock
+
+    def interrupt(self, error: BaseException) -> None:
+        _shut(self._socket)
 
 
 def as_response(obj: object) -> Any:

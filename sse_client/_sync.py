@@ -7,9 +7,7 @@ gives. Every decision is the core's.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._core import Verdict, check_response, response_error
 from ._errors import BODY_PREVIEW_SIZE, ResponseError, StreamEnded
+from ._http import own_stream, shut_down
 from ._models import ServerSentEvent
 from ._parser import DEFAULT_MAX_EVENT_SIZE, EventStreamParser
 from ._source import BaseEventSource
@@ -179,9 +178,7 @@ class EventSource(BaseEventSource["Client", "Response"]):
         except self._core.stack.errors as exc:
             self._sleep(self._core.on_failure(exc))
             return
-        # An HTTP/2 connection carries other streams of the client: never shut it down.
-        http2 = response.http_version == "HTTP/2"
-        self._stream = None if http2 else response.extensions.get("network_stream")
+        self._stream = own_stream(response)  # None over HTTP/2: never shut that down
         verdict = self._core.on_response(response)
         if verdict is Verdict.OPEN:
             self._chunks = response.iter_bytes()
@@ -257,11 +254,7 @@ class EventSource(BaseEventSource["Client", "Response"]):
     def _interrupt(self) -> None:
         # A read blocked in another thread does not notice a closed socket; a shut down
         # one wakes it at once.
-        stream = self._stream
-        sock = None if stream is None else stream.get_extra_info("socket")
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):  # already closed: nothing to wake
-                sock.shutdown(socket.SHUT_RDWR)
+        shut_down(self._stream)
 
     def _close_response(self) -> None:
         chunks, self._chunks = self._chunks, None

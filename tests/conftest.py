@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -12,7 +11,7 @@ import pytest
 import trustme
 
 from .drivers import Driver, OnStack, drive_async, drive_sync
-from .servers import one_stream_server
+from .servers import one_stream_server, server_context
 
 # Loaded here rather than through its entry point, so that coverage sees the plugin
 # module imported (see addopts in pyproject.toml).
@@ -63,9 +62,7 @@ def tls_url(ca: trustme.CA, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The URL of a one-event stream over TLS, with a certificate for 127.0.0.1 from ``ca``."""
     for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
         monkeypatch.delenv(name, raising=False)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    with one_stream_server(tls=context) as url:
+    with one_stream_server(tls=server_context(ca)) as url:
         yield url
 
 

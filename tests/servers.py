@@ -13,9 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import trustme
+
 
 class OneStream(BaseHTTPRequestHandler):
-    """Answers every GET with one event and a chosen reason phrase, then closes."""
+    """Answers every GET with one event and a chosen reason phrase, then closes (or,
+    while the server holds, keeps the connection silent)."""
 
     server: OneStreamServer
 
@@ -27,18 +30,34 @@ class OneStream(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
         self.wfile.write(b"data: hello\n\n")
+        self.wfile.flush()
+        if self.server.holding is not None:
+            self.server.holding.wait(10)
 
 
 class OneStreamServer(ThreadingHTTPServer):
     daemon_threads = True
     reason = "OK"
+    holding: threading.Event | None = None
+
+
+def server_context(ca: trustme.CA) -> ssl.SSLContext:
+    """A server's TLS context, with a certificate for 127.0.0.1 from ``ca``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return context
 
 
 @contextmanager
-def one_stream_server(*, reason: str = "OK", tls: ssl.SSLContext | None = None) -> Iterator[str]:
-    """A server on 127.0.0.1 (over TLS with ``tls``) whose stream is one event; its URL."""
+def one_stream_server(
+    *, reason: str = "OK", tls: ssl.SSLContext | None = None, hold: bool = False
+) -> Iterator[str]:
+    """A server on 127.0.0.1 (over TLS with ``tls``) whose stream is one event; its URL.
+    With ``hold``, each connection stays open and silent after the event, until the
+    server stops."""
     server = OneStreamServer(("127.0.0.1", 0), OneStream)
     server.reason = reason
+    server.holding = threading.Event() if hold else None
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
@@ -46,6 +65,8 @@ def one_stream_server(*, reason: str = "OK", tls: ssl.SSLContext | None = None) 
     try:
         yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}/s"
     finally:
+        if server.holding is not None:
+            server.holding.set()
         server.shutdown()
         server.server_close()
         thread.join()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+import trustme
 
 from sse_client import (
     AsyncEventSource,
@@ -36,9 +38,10 @@ from sse_client import (
     Timeouts,
     UnrecoverableError,
 )
-from sse_client.testing import Reply, SSEServer, Stall, Stream, event
+from sse_client.testing import Reply, Sleep, SSEServer, Stall, Stream, event
 
 from .drivers import FAST, PROMPT, CommentRecorder, Driver, Recorder, consume_while, soon_after
+from .servers import one_stream_server, server_context
 
 # -- close() from another thread, in every phase -------------------------------------------
 
@@ -126,6 +129,80 @@ async def test_aclose_from_another_task_interrupts_a_read(sse_server: SSEServer)
     assert got == ["a"]
     assert source.ready_state is ReadyState.CLOSED
     assert len(sse_server.requests) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stack", ["httpx2", "httpx"])
+async def test_a_read_on_a_connection_of_its_own_opens_no_cancel_scope(
+    sse_server: SSEServer, stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTP/1.1 the response's socket, shut down, wakes a read (aclose() and
+    reconnect() from another task, tested above and in test_source_reconnection), so a
+    read needs no cancel scope: one per read was the source's largest cost per read on
+    a thousand busy streams."""
+    reads = 100
+    steps = [step for n in range(reads) for step in (event(str(n)), Sleep(0.002))]
+    sse_server.route("/s", Stream(*steps), Reply(204))
+    scopes = 0
+    cancel_scope = anyio.CancelScope
+
+    def counting_scope(*args: Any, **kwargs: Any) -> anyio.CancelScope:
+        nonlocal scopes
+        scopes += 1
+        return cancel_scope(*args, **kwargs)
+
+    module = pytest.importorskip(stack)
+    async with module.AsyncClient() as client:
+        source = AsyncEventSource(sse_server.url + "/s", client=client, reconnect=False)
+        with anyio.fail_after(PROMPT):
+            async with source:
+                first = await source.__anext__()
+                monkeypatch.setattr(anyio, "CancelScope", counting_scope)
+                rest = [e.data async for e in source]
+                monkeypatch.undo()
+    assert [first.data, *rest] == [str(n) for n in range(reads)]
+    assert scopes < reads // 4, scopes
+
+
+@pytest.mark.anyio
+async def test_aclose_from_another_task_interrupts_a_read_over_tls(ca: trustme.CA) -> None:
+    """Over TLS too (HTTP/1.1), shutting the socket down under the TLS layer wakes the
+    read at once."""
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with one_stream_server(tls=server_context(ca), hold=True) as url:
+        async with httpx2.AsyncClient(verify=client_context) as client:
+            hooks = Recorder()
+            source = AsyncEventSource(url, client=client, hooks=hooks)
+            async with source:
+                started = time.monotonic()
+                got = await consume_while(source, source.aclose)
+            elapsed = time.monotonic() - started
+    assert got == ["hello"]
+    assert elapsed < PROMPT - 1  # the server holds the connection for 10 s
+    assert (hooks.opened, hooks.errors, hooks.closed) == (1, [], 1)
+
+
+def test_close_from_another_thread_interrupts_a_read_over_tls(ca: trustme.CA) -> None:
+    """The blocking twin: the TLS socket, shut down, wakes the read in another thread."""
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    got: list[str] = []
+    first = threading.Event()
+    with (
+        one_stream_server(tls=server_context(ca), hold=True) as url,
+        httpx2.Client(verify=client_context) as client,
+        EventSource(url, client=client) as source,
+    ):
+        closer = soon_after(first, source.close)
+        started = time.monotonic()
+        for item in source:
+            got.append(item.data)
+            first.set()
+        elapsed = time.monotonic() - started
+        closer.join()
+    assert got == ["hello"]
+    assert elapsed < PROMPT - 1
 
 
 @pytest.mark.anyio
