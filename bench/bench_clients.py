@@ -1,5 +1,6 @@
 """End-to-end benchmark of the clients over loopback, on httpx2 and on httpx, against
-httpx2's own ``EventSource``, httpx-sse and raw byte streaming.
+httpx2's own ``EventSource``, httpx-sse, launchdarkly-eventsource, sseclient-py and raw
+byte streaming.
 
 Run: ``python -m bench.bench_clients [--quick] [--events N] [--connections N]``.
 
@@ -9,13 +10,19 @@ token stream to every contestant over HTTP/1.1 on 127.0.0.1. Measured in one run
 - events/s end to end for ``EventSource`` and ``AsyncEventSource`` on each stack,
   ``httpx2.EventSource`` (on httpx2), httpx-sse (on httpx; sync and async, driven as
   its README shows) and raw byte streaming on each stack (the I/O floor);
+- the blocking peers on stacks of their own, each driven as its docs show:
+  launchdarkly-eventsource's ``SSEClient`` (on urllib3, its default) and sseclient-py
+  over a urllib3 and over a requests streaming response, beside urllib3's raw reads;
+  ``EventSource`` also runs on a client made once for the run (making an httpx or
+  httpx2 client costs more than urllib3's, which the peers make on every run);
 - our client's time against (raw I/O time + our parse-only time on the same bytes);
 - memory while consuming a long stream (tracemalloc peak, short vs 10x longer stream);
 - resident memory per idle connection with many concurrent async streams, ours and
   httpx-sse's over the same kind of client.
 
-Every contestant's event count is checked. Figures are ratios from one run: the
-machine is shared and noisy, so compare columns, not runs.
+Every contestant's event count is checked; one that miscounts (or fails) is reported in
+its row instead of a rate. Figures are ratios from one run: the machine is shared and
+noisy, so compare columns, not runs.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import argparse
 import asyncio
 import gc
 import multiprocessing
+import statistics
 import sys
 import time
 import tracemalloc
@@ -96,7 +104,15 @@ class Server:
 
 # -- Contestants ---------------------------------------------------------------------
 # Each takes the URL and the module of its HTTP stack (httpx2 or httpx), so one run
-# measures every client on every stack it supports, through a client of that stack.
+# measures every client on every stack it supports, through a client of that stack. The
+# peers on urllib3 or requests (their own stacks) take None.
+
+#: The blocking peers that run on a stack of their own, beside httpx2's and httpx-sse's.
+SYNC_PEERS = (
+    "launchdarkly-eventsource (sync), urllib3",
+    "sseclient-py, urllib3",
+    "sseclient-py, requests",
+)
 
 
 def ours_sync(url: str, http: Any) -> int:
@@ -104,6 +120,14 @@ def ours_sync(url: str, http: Any) -> int:
         http.Client(timeout=None) as client,
         EventSource(url, client=client, reconnect=False) as source,
     ):
+        return sum(1 for _ in source)
+
+
+def ours_sync_shared(url: str, client: Any) -> int:
+    """``EventSource`` on a client made once for the whole run, as an application that
+    keeps one client does: making an httpx or httpx2 client builds an SSL context even
+    for http:// URLs (about 18 ms here), which the other rows pay on every run."""
+    with EventSource(url, client=client, reconnect=False) as source:
         return sum(1 for _ in source)
 
 
@@ -164,6 +188,64 @@ def httpx2_sse_async(url: str, http: Any) -> int:
     return anyio.run(run)
 
 
+def launchdarkly_sync(url: str, http: Any) -> int:
+    """launchdarkly-eventsource's blocking ``SSEClient`` as its docs show: on urllib3 (its
+    default, ``ConnectStrategy.http(url)``), iterating ``client.events``. Its error
+    strategy is ``always_fail()`` (the default, made explicit): the end of the body ends
+    the iteration at once, with no reconnection and no retry delay."""
+    from ld_eventsource import SSEClient
+    from ld_eventsource.config import ConnectStrategy, ErrorStrategy
+
+    count = 0
+    with SSEClient(
+        connect=ConnectStrategy.http(url), error_strategy=ErrorStrategy.always_fail()
+    ) as client:
+        for _ in client.events:
+            count += 1
+    return count
+
+
+def sseclient_requests(url: str, http: Any) -> int:
+    """sseclient-py over ``requests.get(url, stream=True)``, as its README shows (the
+    response iterates in requests' default 128-byte pieces)."""
+    import requests
+    import sseclient
+
+    with requests.get(url, stream=True) as response:
+        # iter(): what sseclient-py's loop does with the response anyway (its stub asks
+        # for an iterator).
+        return sum(1 for _ in sseclient.SSEClient(iter(response)).events())
+
+
+def sseclient_urllib3(url: str, http: Any) -> int:
+    """sseclient-py over a urllib3 response (``preload_content=False``), as its README
+    shows (the response iterates line by line)."""
+    import sseclient
+    import urllib3
+
+    pool = urllib3.PoolManager()
+    response = pool.request("GET", url, preload_content=False)
+    try:
+        return sum(1 for _ in sseclient.SSEClient(response).events())
+    finally:
+        response.release_conn()
+        pool.clear()
+
+
+def raw_urllib3(url: str, http: Any) -> int:
+    """urllib3's I/O floor: the body in the 10,000-byte reads launchdarkly-eventsource
+    asks for (returns bytes read)."""
+    import urllib3
+
+    pool = urllib3.PoolManager()
+    response = pool.request("GET", url, preload_content=False)
+    try:
+        return sum(len(chunk) for chunk in response.stream(10_000))
+    finally:
+        response.release_conn()
+        pool.clear()
+
+
 def raw_sync(url: str, http: Any) -> int:
     """The I/O floor: read every byte, parse nothing (returns bytes read)."""
     with http.Client(timeout=None) as client, client.stream("GET", url) as response:
@@ -186,28 +268,41 @@ def raw_async(url: str, http: Any) -> int:
 
 def in_rounds(
     contestants: dict[str, tuple[Callable[[], int], int]], repeat: int
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], dict[str, str]]:
     """Each contestant's times, one per round, after a warm-up run; every round runs
-    each contestant once.
+    each contestant once. Also returns, by name, what went wrong with any contestant
+    that miscounted (or failed): it is dropped from the rounds that follow.
 
     A slow spell of a shared machine then falls on all of them alike, and each round
     starts one contestant further on, so nobody always runs right after the same one.
     """
-    for func, _ in contestants.values():  # a warm-up run each (imports, sockets)
-        func()
+    failed: dict[str, str] = {}
+
+    def run(name: str) -> float | None:
+        func, expected = contestants[name]
+        gc.collect()
+        start = time.perf_counter()
+        try:
+            count = func()
+        except Exception as exc:  # reported in its row instead of a rate
+            failed[name] = f"failed: {type(exc).__name__}: {exc}"
+            return None
+        seconds = time.perf_counter() - start
+        if count != expected:
+            failed[name] = f"miscounted: {count} of {expected}"
+            return None
+        return seconds
+
+    for name in contestants:  # a warm-up run each (imports, sockets)
+        run(name)
     times: dict[str, list[float]] = {name: [] for name in contestants}
     order = list(contestants)
     for _ in range(repeat):
         for name in order:
-            func, expected = contestants[name]
-            gc.collect()
-            start = time.perf_counter()
-            count = func()
-            times[name].append(time.perf_counter() - start)
-            if count != expected:
-                raise SystemExit(f"{name} counted {count}, expected {expected}")
+            if name not in failed and (seconds := run(name)) is not None:
+                times[name].append(seconds)
         order = order[1:] + order[:1]
-    return times
+    return times, failed
 
 
 # -- Memory ----------------------------------------------------------------------------
@@ -326,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
 
     body = llm_stream(args.events)
     server = Server(body)
+    shared = (httpx2.Client(timeout=None), httpx.Client(timeout=None))
     try:
         url = server.url + "/stream"
         chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
@@ -342,36 +438,58 @@ def main(argv: list[str] | None = None) -> int:
             ("sse_client EventSource, httpx2", ours_sync, httpx2, args.events),
             ("sse_client AsyncEventSource, httpx2", ours_async, httpx2, args.events),
             ("sse_client EventSource, httpx", ours_sync, httpx, args.events),
+            (
+                "sse_client EventSource, httpx2, shared client",
+                ours_sync_shared,
+                shared[0],
+                args.events,
+            ),
+            (
+                "sse_client EventSource, httpx, shared client",
+                ours_sync_shared,
+                shared[1],
+                args.events,
+            ),
             ("sse_client AsyncEventSource, httpx", ours_async, httpx, args.events),
             ("httpx2.EventSource (sync)", httpx2_sse_sync, httpx2, args.events),
             ("httpx2.EventSource (async)", httpx2_sse_async, httpx2, args.events),
             ("httpx-sse (sync), httpx", httpx_sse_sync, httpx, args.events),
             ("httpx-sse (async), httpx", httpx_sse_async, httpx, args.events),
+            ("raw urllib3 (sync, I/O floor)", raw_urllib3, None, len(body)),
+            (SYNC_PEERS[0], launchdarkly_sync, None, args.events),
+            (SYNC_PEERS[1], sseclient_urllib3, None, args.events),
+            (SYNC_PEERS[2], sseclient_requests, None, args.events),
         ]
         contestants: dict[str, tuple[Callable[[], int], int]] = {
             name: (lambda f=func, h=http: f(url, h), expected)  # type: ignore[misc]
             for name, func, http, expected in entries
         }
         contestants["parse only (EventStreamParser)"] = (parse_only, args.events)
-        times = in_rounds(contestants, args.repeat)
+        times, failed = in_rounds(contestants, args.repeat)
 
         print(f"LLM token stream over loopback: {args.events} events, {len(body)} bytes")
         print(f"best of {args.repeat} rounds; ratios: the median of the rounds, and their range\n")
-        print(f"| {'contestant':38} | {'events/s':>12} | {'seconds':>8} |")
-        print(f"| {'-' * 38} | {'-' * 12}:| {'-' * 8}:|")
+        width = max(map(len, times))
+        print(f"| {'contestant':{width}} | {'events/s':>12} | {'seconds':>8} |")
+        print(f"| {'-' * width} | {'-' * 12}:| {'-' * 8}:|")
         for name, seconds in times.items():
+            if name in failed:
+                print(f"| {name:{width}} | {failed[name]} | |")
+                continue
             best = min(seconds)
-            print(f"| {name:38} | {args.events / best:12,.0f} | {best:8.3f} |")
+            print(f"| {name:{width}} | {args.events / best:12,.0f} | {best:8.3f} |")
         print()
 
+        def per_round(numerator: str, *denominator: str) -> list[float]:
+            return [
+                top / sum(times[name][i] for name in denominator)
+                for i, top in enumerate(times[numerator])
+            ]
+
         def rounds(numerator: str, *denominator: str, unit: str = "") -> str:
-            return by_round(
-                [
-                    top / sum(times[name][i] for name in denominator)
-                    for i, top in enumerate(times[numerator])
-                ],
-                unit,
-            )
+            if bad := [name for name in (numerator, *denominator) if name in failed]:
+                return f"n/a ({', '.join(bad)}: {'; '.join(failed[name] for name in bad)})"
+            return by_round(per_round(numerator, *denominator), unit)
 
         parse = "parse only (EventStreamParser)"
         for stack, peer in (("httpx2", "httpx2.EventSource"), ("httpx", "httpx-sse")):
@@ -390,6 +508,37 @@ def main(argv: list[str] | None = None) -> int:
                 f"async {rounds(async_, f'raw {stack} (async, I/O floor)', parse)} "
                 "(target <= 1.25)"
             )
+        print()
+
+        # Our blocking source against every sync peer, whatever its stack: its events/s
+        # over the peer's, and over the fastest peer of each round (the target's figure).
+        peers = ["httpx2.EventSource (sync)", "httpx-sse (sync), httpx", *SYNC_PEERS]
+        timed = [peer for peer in peers if peer not in failed]
+        fastest = min(timed, key=lambda peer: statistics.median(times[peer]), default=None)
+        print(
+            "sync: ours, events/s over each sync peer's (median of the rounds, and their "
+            f"range); target: >= 2x the fastest sync peer's ({fastest}, by median time) "
+            "in every round\n"
+        )
+        print("| ours | " + " | ".join(peers) + " | fastest peer of each round | target |")
+        print("| --- |" + " ---: |" * (len(peers) + 1) + " --- |")
+        for stack in ("httpx2", "httpx"):
+            for shared_client in ("", ", shared client"):
+                ours = f"sse_client EventSource, {stack}{shared_client}"
+                cells = [rounds(peer, ours, unit="x") for peer in peers]
+                if ours in failed or not timed:
+                    cells += ["n/a", "n/a"]
+                else:
+                    ratios = [
+                        min(times[peer][i] for peer in timed) / mine
+                        for i, mine in enumerate(times[ours])
+                    ]
+                    verdict = "met" if min(ratios) >= 2 else "not met"
+                    if min(ratios) < 2 <= statistics.median(ratios):
+                        verdict = "met by the median, not in every round"
+                    cells += [by_round(ratios, "x"), verdict]
+                print(f"| {ours.removeprefix('sse_client ')} | " + " | ".join(cells) + " |")
+        print()
 
         short = parse_peak(llm_stream(args.events // 10))
         long = parse_peak(body)
@@ -415,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
             + "; ".join(memory)
         )
     finally:
+        for client in shared:
+            client.close()
         server.stop()
     return 0
 

@@ -37,6 +37,10 @@ def test_client_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "sse_client AsyncEventSource, httpx2" in out
     assert "httpx2.EventSource (async)" in out
+    for peer in bench_clients.SYNC_PEERS:
+        assert f"| {peer} " in out
+    assert "miscounted" not in out
+    assert "failed:" not in out
     assert "memory per idle async stream" in out
 
 
