@@ -48,7 +48,8 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
     __slots__ = ("_busy", "_chunks", "_cut", "_items", "_scope", "_wake")
 
     def _start(self, stack: Stack, client: AsyncClient | None) -> None:
-        self._client = stack.module.AsyncClient() if client is None else stack.async_client(client)
+        own = client is None
+        self._client = stack.new_client(blocking=False) if own else stack.async_client(client)
         self._chunks: AsyncIterator[bytes] | None = None
         self._items: Iterator[ServerSentEvent | str] = iter(())  # parsed, not yet given
         self._scope: anyio.CancelScope | None = None

@@ -13,7 +13,9 @@ imported already.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import ssl
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,6 +96,26 @@ class Stack:
         sock = _socket(own_stream(response))
         return None if sock is None else _Shutdown(sock)
 
+    def new_client(self, *, blocking: bool, **options: Any) -> Any:
+        """A client of this stack for a source that was given none.
+
+        Its TLS context is shared with the other clients sources make for themselves:
+        loading the system's certificates takes milliseconds per context (about a
+        quarter of a short stream's time end to end), and a context serves any number
+        of connections. A new one is made when ``SSL_CERT_FILE`` or ``SSL_CERT_DIR``
+        changes, as a new client would read them.
+        """
+        key = (
+            self.module.__name__,
+            os.environ.get("SSL_CERT_FILE"),
+            os.environ.get("SSL_CERT_DIR"),
+        )
+        context = _TLS_CONTEXTS.get(key)
+        if context is None:
+            context = _TLS_CONTEXTS[key] = self.module.create_ssl_context()
+        client_class = self.module.Client if blocking else self.module.AsyncClient
+        return client_class(verify=context, **options)
+
     def async_client(self, client: Any) -> Any:
         """The user's async client, as the async driver calls it."""
         return client if self.adapter is None else self.adapter(client)
@@ -112,6 +134,9 @@ class Stack:
             errors=(module.HTTPError, module.InvalidURL),
         )
 
+
+#: The TLS contexts of the clients sources make, by stack and certificate settings.
+_TLS_CONTEXTS: dict[tuple[str, str | None, str | None], ssl.SSLContext] = {}
 
 #: The default stack: what a source uses when the user gives no client.
 HTTPX2: Final = Stack.of_module(httpx2)

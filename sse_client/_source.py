@@ -34,7 +34,8 @@ class BaseEventSource(Generic[_ClientT, _ResponseT]):
         client: Your own client, of httpx2 or httpx (auth, proxies, transports, mocks):
             ``Client`` for :class:`EventSource`, ``AsyncClient`` for its twin, which
             also takes an ``aiohttp.ClientSession`` (asyncio only). It is not closed by
-            the source. Without one, the source makes and closes an httpx2 one.
+            the source. Without one, the source makes and closes an httpx2 one (whose TLS
+            context, which takes milliseconds to make, the sources' own clients share).
         method: The HTTP method. Only GET reconnects by default: resending a POST
             repeats its effect (an LLM generates again), so opt in with ``reconnect``.
         headers: Extra request headers, or a function called before every attempt that

@@ -52,7 +52,8 @@ class EventSource(BaseEventSource["Client", "Response"]):
         # Its own client keeps no idle connection: each attempt opens a socket that
         # close() can reach (see _trace).
         no_keepalive = stack.module.Limits(max_keepalive_connections=0)
-        self._client = stack.module.Client(limits=no_keepalive) if client is None else client
+        own = client is None
+        self._client = stack.new_client(blocking=True, limits=no_keepalive) if own else client
         self._chunks: Iterator[bytes] | None = None
         self._items: Iterator[ServerSentEvent | str] = iter(())  # parsed, not yet given
         self._wakeup = threading.Event()
