@@ -153,6 +153,11 @@ class Response:
         return URL(str(self.raw.url))
 
     @property
+    def history(self) -> tuple[aiohttp.ClientResponse, ...]:
+        """The redirect responses that led here, first to last (aiohttp's own)."""
+        return self.raw.history
+
+    @property
     def status_code(self) -> int:
         """The HTTP status."""
         return self.raw.status

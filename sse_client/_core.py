@@ -341,7 +341,8 @@ class SourceCore:
         self.response = response
         verdict = check_response(response, self.also_accept)
         if verdict is Verdict.OPEN or verdict is Verdict.WHOLE:
-            self._follow_redirect(response.url)
+            if response.history:  # redirected: the stream came from elsewhere
+                self._follow_redirect(response.url)
             self.ready_state = ReadyState.OPEN  # spec: C-200
             self._opened_at = time.monotonic()
             self._opened_id = self.parser.last_event_id
@@ -351,7 +352,8 @@ class SourceCore:
             if verdict is Verdict.WHOLE:
                 self._whole = WholeBody(self.parser.last_event_id, self.max_event_size)
                 self.feed = self._whole.feed
-            logger.info("stream open: %s %s", response.status_code, response.url)
+            if logger.isEnabledFor(logging.INFO):  # an aiohttp response's url is made anew
+                logger.info("stream open: %s %s", response.status_code, response.url)
             self.hooks.on_open(self.source, response)
             return Verdict.OPEN
         if verdict is Verdict.END:
