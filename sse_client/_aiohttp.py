@@ -24,6 +24,8 @@ import aiohttp
 import aiohttp.http_exceptions
 from httpx2 import URL, Headers, InvalidURL, Timeout
 
+from ._policy import IDLE_LOOKS
+
 __all__ = [
     "ERRORS",
     "RETRYABLE",
@@ -53,9 +55,6 @@ def malformed(error: BaseException) -> bool:
     )
 
 
-#: How many times per idle period a stream's watchdog looks for new bytes: a stalled
-#: stream is noticed between ``idle`` and a quarter more after its last byte.
-_WATCH_STEPS: Final = 4
 #: What an idle timeout raises on aiohttp (its own type for a read that timed out).
 _IdleTimeout: Final[type[Exception]] = getattr(
     aiohttp, "SocketTimeoutError", aiohttp.ServerTimeoutError
@@ -140,6 +139,10 @@ class Response:
 
     __slots__ = ("_idle", "_quiet_since", "_seen", "_watchdog", "raw")
 
+    #: Its watchdog ends an idle read with aiohttp's own timeout error, raised by the
+    #: read itself; nothing else to tell (see ``Stack.waker``).
+    timed_out: Final = None
+
     def __init__(self, raw: aiohttp.ClientResponse, idle: float | None = None) -> None:
         self.raw = raw
         self._idle = idle  # seconds without a byte after which the body counts as dead
@@ -183,7 +186,7 @@ class Response:
 
     def _step(self) -> float:
         assert self._idle is not None
-        return max(self._idle / _WATCH_STEPS, 0.001)
+        return max(self._idle / IDLE_LOOKS, 0.001)
 
     def _look(self, loop: asyncio.AbstractEventLoop) -> None:
         # The watchdog: no work per read, a look every quarter of the idle period.
@@ -205,11 +208,15 @@ class Response:
         """
         self.raw.content.set_exception(error)
 
-    async def aclose(self) -> None:
-        """Release the connection: back to the pool after a whole body, else closed."""
+    def release(self) -> None:
+        """The read is over: stop watching."""
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
+
+    async def aclose(self) -> None:
+        """Release the connection: back to the pool after a whole body, else closed."""
+        self.release()
         if self.raw.content.at_eof():
             self.raw.release()
         else:

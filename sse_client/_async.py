@@ -153,7 +153,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
         verdict = self._core.on_response(response)
         if verdict is Verdict.OPEN:
             self._chunks = response.aiter_bytes()
-            self._wake = self._core.stack.waker(response)
+            self._wake = self._core.stack.waker(response, self._core.timeout.read, self._waiting)
             return
         error = await _refuse(response, verdict)
         if error is not None:
@@ -182,14 +182,15 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
                 with self._interruptible():
                     chunk = await self._chunks.__anext__()
         except StopAsyncIteration:
-            if self._woken():
-                await self._lose_stream(_dropped())
+            error = self._woken()
+            if error is not None:
+                await self._lose_stream(error)
             elif not self._final():
                 await self._lose_stream(StreamEnded())
             else:
                 return True
         except self._core.stack.errors as exc:
-            await self._lose_stream(_dropped() if self._woken() else exc)
+            await self._lose_stream(self._woken() or exc)
         except _Interrupted:
             await self._lose_stream(_dropped())
         else:
@@ -201,12 +202,21 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
                 return True
         return self._cut or self._core.closed
 
-    def _woken(self) -> bool:
-        # Whether a read that ended, or failed, was woken by reconnect() or aclose():
-        # a socket shut down ends the read as the network would. The connection is
-        # gone either way, so nothing is left to wake.
-        self._wake = None
-        return self._cut or self._core.closed
+    def _woken(self) -> Exception | None:
+        # What ended or broke a read, when it was not the server or the network: a
+        # reconnect() or aclose(), or the idle watchdog (a socket shut down ends the
+        # read as the network would). The connection is gone, so nothing is left to wake.
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            wake.release()
+        if self._cut or self._core.closed:
+            return _dropped()
+        return None if wake is None else wake.timed_out
+
+    def _waiting(self) -> bool:
+        # Whether the source waits for the stream (the idle watchdog's question), not
+        # for its consumer.
+        return self._busy
 
     def _final(self) -> bool:
         # What the body's end completes (an answer of also_accept, whole), given once.
@@ -243,7 +253,9 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
             raise _Interrupted
 
     async def _close_response(self) -> None:
-        self._wake = None
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            wake.release()
         chunks, self._chunks = self._chunks, None
         if chunks is not None:
             await _close_iterator(chunks)

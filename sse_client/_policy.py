@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
+    import httpx
+    import httpx2
     from tenacity import RetryCallState
-
-    from ._http import URL
 
 __all__ = [
     "DEFAULT_RETRY_STATUSES",
@@ -43,6 +43,10 @@ DEFAULT_MIN_BACKOFF: Final = 0.1
 #: comments) must stay open to count as healthy: proxies cut such streams at 30-100 s.
 DEFAULT_RESET_AFTER: Final = 30.0
 DEFAULT_IDLE_TIMEOUT: Final = 300.0  # without a byte, a stream counts as dead
+#: How many times per idle period a stream's watchdog looks for new bytes (the drivers
+#: keep the idle timeout so, not with a timer per read): a stalled stream is noticed
+#: between ``idle`` and a quarter more after its last byte.
+IDLE_LOOKS: Final = 4
 DEFAULT_CONNECT_TIMEOUT: Final = 30.0  # to connect, to send the request, to get a pool slot
 #: The statuses of ``ReconnectPolicy(retry_statuses=True)``: worth another try later.
 DEFAULT_RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
@@ -191,7 +195,7 @@ class Resume:
     """
 
     method: str = "GET"
-    url: URL | str | None = None
+    url: httpx2.URL | httpx.URL | str | None = None
     headers: HeadersArg = None
     params: Any = None
     content: str | bytes | None = None

@@ -116,14 +116,17 @@ class CommentRecorder(Recorder):
         self.comments.append(text)
 
 
-def drive_sync(url: str, *, limit: int | None = None, **kwargs: Any) -> Outcome:
+def drive_sync(url: str, *, limit: int | None = None, pause: float = 0.0, **kwargs: Any) -> Outcome:
     """Consume an EventSource (at most ``limit`` events), with every hook recording (a
-    ``hooks=`` recorder of the caller's, or a new one)."""
+    ``hooks=`` recorder of the caller's, or a new one); ``pause`` seconds after the first
+    event, as a consumer busy with it."""
     hooks: Recorder = kwargs.setdefault("hooks", Recorder())
     events: list[ServerSentEvent] = []
     with EventSource(url, **kwargs) as source:
         for event in source:
             events.append(event)
+            if len(events) == 1:
+                time.sleep(pause)
             if limit is not None and len(events) >= limit:
                 break
     return hooks.outcome(events, source)
@@ -133,7 +136,12 @@ def drive_async(backend: str) -> Callable[..., Outcome]:
     """The same as :func:`drive_sync`, with AsyncEventSource on ``backend``."""
 
     def drive(
-        url: str, *, limit: int | None = None, client_factory: Any = None, **kwargs: Any
+        url: str,
+        *,
+        limit: int | None = None,
+        pause: float = 0.0,
+        client_factory: Any = None,
+        **kwargs: Any,
     ) -> Outcome:
         async def main() -> Outcome:
             hooks: Recorder = kwargs.setdefault("hooks", Recorder())
@@ -144,6 +152,8 @@ def drive_async(backend: str) -> Callable[..., Outcome]:
                 source = await stack.enter_async_context(AsyncEventSource(url, **kwargs))
                 async for event in source:
                     events.append(event)
+                    if len(events) == 1:
+                        await anyio.sleep(pause)
                     if limit is not None and len(events) >= limit:
                         break
             return hooks.outcome(events, source)
@@ -183,15 +193,15 @@ class OnStack:
         self.http: Any = AiohttpErrors() if stack == "aiohttp" else importlib.import_module(stack)
         self.__name__ = drive.__name__
 
-    def __call__(self, url: str, *, limit: int | None = None, **kwargs: Any) -> Outcome:
+    def __call__(self, url: str, **kwargs: Any) -> Outcome:
         if self.http.__name__ == "httpx2" or "client" in kwargs:
-            return self._drive(url, limit=limit, **kwargs)
+            return self._drive(url, **kwargs)
         if self._is_async:
             # An async client belongs to the event loop of the run: make it there.
             kwargs["client_factory"] = self.http.AsyncClient
-            return self._drive(url, limit=limit, **kwargs)
+            return self._drive(url, **kwargs)
         with self.http.Client() as client:
-            return self._drive(url, limit=limit, client=client, **kwargs)
+            return self._drive(url, client=client, **kwargs)
 
 
 def soon_after(first: threading.Event, action: Callable[[], object]) -> threading.Thread:

@@ -15,6 +15,8 @@ project's restatement of the WHATWG rules.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import itertools
 import logging
 import random
@@ -162,6 +164,66 @@ def test_idle_timeout_reestablishes_a_stalled_stream(sse_server: SSEServer, driv
     assert [e.data for e in outcome.events] == ["a"]
     assert isinstance(outcome.errors[0], drive.http.ReadTimeout)
     assert sse_server.requests[1].last_event_id == "1"
+
+
+@pytest.mark.parametrize("stack", ["httpx2", "httpx"])
+def test_the_idle_timeout_arms_no_timer_per_read_on_asyncio(
+    sse_server: SSEServer, stack: str
+) -> None:
+    """On asyncio, httpcore armed a timer at every read under the idle timeout (the
+    default 300 s): on a thousand busy streams the timers it cancelled kept the garbage
+    collector at work (a quarter more CPU per event, full collections of 60-75 ms). A
+    watchdog looks a few times per idle period instead; a stall is still noticed
+    (test_idle_timeout_reestablishes_a_stalled_stream, on every driver and stack)."""
+    reads = 100
+    steps = [step for n in range(reads) for step in (event(str(n)), Sleep(0.002))]
+    sse_server.route("/s", Stream(*steps), Reply(204))
+    module = importlib.import_module(stack)
+
+    async def main() -> tuple[list[str], int]:
+        loop = asyncio.get_running_loop()
+        timers = 0
+        call_at = loop.call_at
+
+        def counting_call_at(*args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+            nonlocal timers
+            timers += 1
+            return call_at(*args, **kwargs)
+
+        async with module.AsyncClient() as client:
+            source = AsyncEventSource(
+                sse_server.url + "/s", client=client, timeout=Timeouts(idle=60), reconnect=False
+            )
+            async with source:
+                first = await source.__anext__()
+                setattr(loop, "call_at", counting_call_at)  # noqa: B010 -- the instance's
+                try:
+                    rest = [e.data async for e in source]
+                finally:
+                    delattr(loop, "call_at")
+        return [first.data, *rest], timers
+
+    got, timers = asyncio.run(asyncio.wait_for(main(), 10))
+    assert got == [str(n) for n in range(reads)]
+    assert timers < reads // 4, timers
+
+
+def test_a_consumer_busy_for_longer_than_the_idle_timeout_is_no_idle_stream(
+    sse_server: SSEServer, drive: Driver
+) -> None:
+    """The idle timeout counts the time a read waits for bytes, not the time the consumer
+    spends between reads: a consumer busy for three idle periods with the server
+    sending all along (more than the stack buffers: aiohttp stops reading at 128 KiB)
+    finds the stream as it was."""
+    blob = "x" * 10_000
+    steps: list[bytes | Sleep] = [event("a", id="0")]
+    for n in range(1, 41):
+        steps += [event(blob, id=str(n)), Sleep(0.04)]
+    sse_server.route("/s", Stream(*steps), Reply(204))
+    outcome = drive(sse_server.url + "/s", timeout=Timeouts(idle=0.5), reconnect=FAST, pause=1.5)
+    assert [e.id for e in outcome.events] == [str(n) for n in range(41)]
+    assert [type(error) for error in outcome.errors] == [StreamEnded]  # the body's clean end
+    assert len(sse_server.requests) == 2
 
 
 # -- Random cuts: mid-line, mid-field, inside a CRLF or a multi-byte character -------------
