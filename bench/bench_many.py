@@ -312,6 +312,7 @@ class Phases:
 # request in httpcore's pool scans every connection in it, so the last requests waited
 # that long to connect. This measures the time to connect them all instead.
 CONNECT_TIMEOUT = 300.0  # seconds
+WARM_UP_LIMIT = 10.0  # seconds for the warm-up stream's first event
 # Without --idle, nobody's reads have a timeout. With it, every contestant's reads have
 # that one: ours as Timeouts(idle=...), the peers' through their client or session.
 
@@ -479,7 +480,7 @@ def run_async(
 
     async def main() -> Figures:
         async with open_client() as client:
-            await asyncio.sleep(0)  # let the client settle before the baseline
+            await warm_up(client, url, consume)
             run = Run()
             phases = Phases(run, streams)
             tasks = [asyncio.create_task(consume(client, url, run.tally())) for _ in range(streams)]
@@ -512,6 +513,33 @@ def run_async(
     return asdict(asyncio.run(main()))
 
 
+async def warm_up(client: Any, url: str, consume: AsyncConsume) -> None:
+    """Open one stream and close it before the baseline, so that what a contestant does
+    once per process (an import at first use, a cache) is not counted per connection."""
+    run = Run()
+    task = asyncio.create_task(consume(client, url, run.tally()))
+    deadline = time.perf_counter() + WARM_UP_LIMIT
+    while time.perf_counter() < deadline:
+        if run.opened or task.done():
+            break
+        await asyncio.sleep(0.005)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.sleep(0.05)  # transports close on the loop's next turns
+
+
+def warm_up_sync(client: Any, url: str, consume: SyncConsume) -> None:
+    """The blocking twin of :func:`warm_up`."""
+    run, stop = Run(), threading.Event()
+    thread = threading.Thread(target=consume, args=(client, url, run.tally(), stop), daemon=True)
+    thread.start()
+    deadline = time.perf_counter() + WARM_UP_LIMIT
+    while not run.opened and thread.is_alive() and time.perf_counter() < deadline:
+        time.sleep(0.005)
+    stop.set()
+    thread.join(timeout=5)
+
+
 def run_sync(
     key: str, url: str, streams: int, warmup: float, window: float, idle: float | None = None
 ) -> dict[str, Any]:
@@ -530,6 +558,7 @@ def run_sync(
                 errors.append("a stream ended early")
 
     with open_client() as client:
+        warm_up_sync(client, url, consume)
         run = Run()
         stop = threading.Event()
         phases = Phases(run, streams)
