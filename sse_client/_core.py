@@ -213,7 +213,9 @@ class SourceCore:
                 "reconnects: pass bytes or str, or reconnect=False"
             )
         self._resume = resume
-        self.also_accept = frozenset(kind.lower() for kind in also_accept)
+        self.also_accept = (
+            frozenset(kind.lower() for kind in also_accept) if also_accept else _EVENT_STREAM_ONLY
+        )
         self._accept = ", ".join(["text/event-stream", *sorted(self.also_accept)])
         # A URL or params given as functions name the target anew at every attempt.
         self._target: tuple[Any, Any] | None = None
@@ -550,6 +552,10 @@ def last_event_id_header(last_event_id: str) -> bytes | None:
     value = last_event_id.strip(_EDGE_SPACE)
     return None if _UNSENDABLE.search(value) else value.encode("utf-8")
 
+
+#: The ``also_accept`` of a source that takes event streams only: one empty set shared by
+#: every such source (each would make its own, of 216 bytes).
+_EVENT_STREAM_ONLY: Final[frozenset[str]] = frozenset()
 
 #: The body of a request that has none, the hooks of a source given none, and the
 #: history of a source that never failed. Shared by every such source, since thousands
