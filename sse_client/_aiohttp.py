@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 import aiohttp
 import aiohttp.http_exceptions
@@ -61,14 +61,31 @@ _IdleTimeout: Final[type[Exception]] = getattr(
 )
 
 
-class _Request(NamedTuple):
-    method: str
-    url: str
-    headers: list[tuple[str, str]]
-    timeout: aiohttp.ClientTimeout
-    idle: float | None
-    data: Any
-    json: Any
+class _Request:
+    """A request's parts, as aiohttp takes them; while it is sent, it can end the wait
+    for the response's headers from another task (``interrupt``), so that a source's
+    connect needs no cancel scope."""
+
+    __slots__ = ("_wait", "data", "headers", "idle", "json", "method", "timeout", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        timeout: aiohttp.ClientTimeout,
+        idle: float | None,
+        data: Any,
+        json: Any,
+    ) -> None:
+        self.method, self.url, self.headers, self.timeout = method, url, headers, timeout
+        self.idle, self.data, self.json = idle, data, json
+        self._wait: asyncio.Timeout | None = None  # the wait for the headers, while sent
+
+    def interrupt(self, error: BaseException) -> None:
+        """End the wait for the response's headers now: ``send()`` raises TimeoutError."""
+        if self._wait is not None:
+            self._wait.reschedule(0.0)  # a time past: at the loop's next turn
 
 
 class Session:
@@ -116,16 +133,19 @@ class Session:
 
     async def send(self, request: _Request, *, stream: bool, follow_redirects: bool) -> Response:
         """Send the request; the response's headers are in, its body not yet read."""
-        async with asyncio.timeout(request.idle):  # None: no limit
-            response = await self.session.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                data=request.data,
-                json=request.json,
-                timeout=request.timeout,
-                allow_redirects=follow_redirects,
-            )
+        async with asyncio.timeout(request.idle) as request._wait:  # None: no limit
+            try:
+                response = await self.session.request(
+                    request.method,
+                    request.url,
+                    headers=request.headers,
+                    data=request.data,
+                    json=request.json,
+                    timeout=request.timeout,
+                    allow_redirects=follow_redirects,
+                )
+            finally:
+                request._wait = None
         return Response(response, request.idle)
 
 

@@ -11,7 +11,7 @@ import contextlib
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
@@ -139,13 +139,23 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
 
     async def _connect(self) -> None:
         self._cut = False
+        stack = self._core.stack
+        # A request of aiohttp's ends its own wait for the headers when interrupted, so
+        # that a connect needs no cancel scope, unless building it calls the user.
+        scoped = self._core.calls_back or not stack.wakes_reads
         try:
-            with self._interruptible():
+            with self._interruptible() if scoped else _UNSCOPED:
                 request = await self._request()
                 if self._core.closed:  # the resume function said STOP: send nothing
                     return
-                response = await self._client.send(request, stream=True, follow_redirects=True)
-        except self._core.stack.errors as exc:
+                self._wake = None if scoped else request
+                try:
+                    response = await self._client.send(request, stream=True, follow_redirects=True)
+                finally:
+                    self._wake = None
+        except stack.errors as exc:
+            if self._cut or self._core.closed:  # the request was interrupted
+                return
             await self._sleep(self._core.on_failure(exc))
             return
         except _Interrupted:
@@ -388,6 +398,10 @@ async def _close_iterator(chunks: AsyncIterator[bytes]) -> None:
 
 def _dropped() -> StreamEnded:
     return StreamEnded("reconnect() dropped the stream", clean=False)
+
+
+#: What a connect runs in when its request can be interrupted without a cancel scope.
+_UNSCOPED: Final = contextlib.nullcontext()
 
 
 class _Interrupted(Exception):

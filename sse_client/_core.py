@@ -144,6 +144,7 @@ class SourceCore:
         "_told",
         "_whole",
         "also_accept",
+        "calls_back",
         "closed",
         "comments",
         "feed",
@@ -228,6 +229,10 @@ class SourceCore:
             self.named_url = self._url(url, params)
         self.url: URL = self.named_url
         self._headers = headers
+        #: Whether building a request calls a function of the user's (a per-attempt
+        #: setting, or a resume function), which may wait: the drivers' cue that
+        #: building it must be interruptible too.
+        self.calls_back = self._target is not None or callable(headers) or callable(resume)
         self._body = _body(body)
         self._attempts = 0
         self.ready_state = ReadyState.CONNECTING

@@ -81,16 +81,18 @@ class RawServer:
 
 
 @contextmanager
-def raw_server(*answers: bytes) -> Iterator[RawServer]:
+def raw_server(*answers: bytes | None) -> Iterator[RawServer]:
     """A listener on 127.0.0.1 that reads each connection's request and answers with the
     next of ``answers`` (the last repeats) as raw bytes, then closes it; ``b""`` hangs up
-    before any answer."""
+    before any answer, and ``None`` never answers (the connection stays open until the
+    server stops)."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         listener.settimeout(0.05)
         server = RawServer(f"http://127.0.0.1:{listener.getsockname()[1]}/s")
         stop = threading.Event()
+        held: list[socket.socket] = []
 
         def serve() -> None:
             while not stop.is_set():
@@ -98,12 +100,16 @@ def raw_server(*answers: bytes) -> Iterator[RawServer]:
                     connection, _ = listener.accept()
                 except TimeoutError:
                     continue
+                answer = answers[min(len(server.accepted), len(answers) - 1)]
+                server.accepted.append(1)
+                if answer is None:
+                    held.append(connection)
+                    continue
                 with connection:
                     connection.settimeout(5)
                     with contextlib.suppress(OSError):
                         connection.recv(65536)
-                        connection.sendall(answers[min(len(server.accepted), len(answers) - 1)])
-                server.accepted.append(1)
+                        connection.sendall(answer)
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
@@ -112,3 +118,5 @@ def raw_server(*answers: bytes) -> Iterator[RawServer]:
         finally:
             stop.set()
             thread.join(5)
+            for connection in held:
+                connection.close()

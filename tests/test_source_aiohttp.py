@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,14 +26,16 @@ from sse_client import (
     ReadyState,
     ReconnectPolicy,
     ResponseError,
+    StreamEnded,
     Timeouts,
     aiter_events,
 )
 from sse_client._aiohttp import Response
 from sse_client.testing import Reply, Sleep, SSEServer, Stall, Stream, event
 
-from .drivers import Recorder, consume_while
+from .drivers import FAST, PROMPT, Recorder, consume_while
 from .scripts import IN_LOOP, IN_LOOP_SETTINGS, assert_dropped_by_reconnect
+from .servers import raw_server
 
 pytestmark = pytest.mark.anyio
 
@@ -139,6 +142,77 @@ async def test_aclose_from_another_task_interrupts_a_read_and_releases(
     assert got == ["a"]
     assert source.ready_state is ReadyState.CLOSED
     assert pooled(session) == 0
+
+
+async def test_aclose_from_another_task_ends_a_wait_for_headers(
+    session: aiohttp.ClientSession,
+) -> None:
+    """A server that accepts the connection and never answers: aclose() from another
+    task ends the wait at once, and counts no failure."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/s"
+        hooks = Recorder()
+        async with AsyncEventSource(url, client=session, hooks=hooks) as source:
+
+            async def close_soon() -> None:
+                await anyio.sleep(0.2)
+                await source.aclose()
+
+            with anyio.fail_after(PROMPT):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(close_soon)
+                    assert [item async for item in source] == []
+    assert source.ready_state is ReadyState.CLOSED
+    assert (hooks.errors, hooks.closed) == ([], 1)
+
+
+async def test_reconnect_from_another_task_restarts_a_wait_for_headers(
+    session: aiohttp.ClientSession,
+) -> None:
+    """reconnect() while the headers are awaited: a new attempt at once, and the
+    abandoned one is no failure."""
+    stream = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nid: 2\ndata: b\n\n"
+    with raw_server(None, stream, b"HTTP/1.1 204 No Content\r\n\r\n") as server:
+        hooks = Recorder()
+        source = AsyncEventSource(server.url, client=session, hooks=hooks, reconnect=FAST)
+        with anyio.fail_after(PROMPT):
+            async with source, anyio.create_task_group() as group:
+
+                async def restart_soon() -> None:
+                    await anyio.sleep(0.2)
+                    source.reconnect()
+
+                group.start_soon(restart_soon)
+                got = [item.data async for item in source]
+    assert got == ["b"]
+    assert [type(error) for error in hooks.errors] == [StreamEnded]  # b's clean end
+    assert hooks.opened == 1
+
+
+async def test_connecting_opens_no_cancel_scope(
+    sse_server: SSEServer, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request of aiohttp's ends its own wait for the headers (the two tests above),
+    so a connect needs no cancel scope: anyio's cost a few hundred bytes per stream and
+    a state per task, held for the task's life, on thousands of streams."""
+    sse_server.route("/s", Stream(event("a", id="1"), Stall()))
+    scopes = 0
+    cancel_scope = anyio.CancelScope
+
+    def counting_scope(*args: Any, **kwargs: Any) -> anyio.CancelScope:
+        nonlocal scopes
+        scopes += 1
+        return cancel_scope(*args, **kwargs)
+
+    monkeypatch.setattr(anyio, "CancelScope", counting_scope)
+    async with AsyncEventSource(sse_server.url + "/s", client=session) as source:
+        with anyio.fail_after(PROMPT):
+            first = await source.__anext__()
+        opened = scopes
+    assert first.data == "a"
+    assert opened == 0
 
 
 async def test_cancellation_passes_through_and_leaks_nothing(
