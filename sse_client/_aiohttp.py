@@ -17,6 +17,7 @@ too.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
 
@@ -119,14 +120,12 @@ class Session:
         # every few seconds held every stream up (p99 2-4x a read with no timeout). It
         # bounds the wait for the headers in send(), and the body through a watchdog
         # per stream that wakes a few times per idle period (Response).
-        connect, idle = timeout.connect, timeout.read
-        limits = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=None)
         return _Request(
             method,
             str(url),
             [(name.decode("latin-1"), _text(name, value)) for name, value in headers],
-            limits,
-            idle,
+            _limits(timeout.connect),
+            timeout.read,
             data if content is None else content,
             json,
         )
@@ -244,6 +243,12 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response [{self.status_code} {self.reason_phrase}]>"
+
+
+@functools.lru_cache(maxsize=64)
+def _limits(connect: float | None) -> aiohttp.ClientTimeout:
+    # One (frozen) value per connect timeout, shared by the sources that use it.
+    return aiohttp.ClientTimeout(total=None, connect=connect, sock_read=None)
 
 
 def _text(name: bytes, value: bytes) -> str:

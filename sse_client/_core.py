@@ -14,6 +14,7 @@ import enum
 import functools
 import logging
 import re
+import sys
 import time
 import types
 from collections.abc import (
@@ -191,7 +192,7 @@ class SourceCore:
             raise TypeError(f"resume must be a Resume or a function, got {resume!r}")
         self.source = source
         self.stack = stack
-        self.method = method.upper()
+        self.method = sys.intern(method.upper())  # one string per method, not per source
         # spec: C-REQ -- resending a non-idempotent request repeats its effect, so only
         # a source whose reconnections are GETs reconnects unless the user opts in
         # (beyond spec: other methods at all). A resume function is such an opt-in.
