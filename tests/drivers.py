@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import anyio
+import pytest
 
 from sse_client import (
     AsyncEventSource,
@@ -238,3 +239,45 @@ async def consume_while(source: AsyncEventSource, action: Callable[[], object]) 
                 got.append(item.data)
                 first.set()
     return got
+
+
+class Calls:
+    """Counts the calls of ``owner.name`` from now until ``stop()`` (or the test's end),
+    where a per-read cost would show: a timer armed, a cancel scope opened."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
+        self.count = 0
+        self._owner, self._name, self._original = owner, name, getattr(owner, name)
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return self._original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counting)  # put back at the test's end, at the latest
+
+    def stop(self) -> int:
+        """Put the original back; the count so far."""
+        setattr(self._owner, self._name, self._original)
+        return self.count
+
+
+async def aclose_ends_a_wait_for_headers(client: Any) -> None:
+    """Against a server that accepts the connection and never answers, ``aclose()`` from
+    another task ends a source's wait for the headers at once (on ``client``, or the
+    source's own), and counts no failure."""
+    from .servers import raw_server
+
+    with raw_server(None) as server:
+        hooks = Recorder()
+        async with AsyncEventSource(server.url, client=client, hooks=hooks) as source:
+
+            async def close_soon() -> None:
+                await anyio.sleep(0.2)
+                await source.aclose()
+
+            with anyio.fail_after(PROMPT):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(close_soon)
+                    assert [item async for item in source] == []
+    assert source.ready_state is ReadyState.CLOSED
+    assert (hooks.errors, hooks.closed) == ([], 1)

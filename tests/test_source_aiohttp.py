@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,7 +32,7 @@ from sse_client import (
 from sse_client._aiohttp import Response
 from sse_client.testing import Reply, Sleep, SSEServer, Stall, Stream, event
 
-from .drivers import FAST, PROMPT, Recorder, consume_while
+from .drivers import FAST, PROMPT, Calls, Recorder, aclose_ends_a_wait_for_headers, consume_while
 from .scripts import IN_LOOP, IN_LOOP_SETTINGS, assert_dropped_by_reconnect
 from .servers import raw_server
 
@@ -147,25 +146,8 @@ async def test_aclose_from_another_task_interrupts_a_read_and_releases(
 async def test_aclose_from_another_task_ends_a_wait_for_headers(
     session: aiohttp.ClientSession,
 ) -> None:
-    """A server that accepts the connection and never answers: aclose() from another
-    task ends the wait at once, and counts no failure."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}/s"
-        hooks = Recorder()
-        async with AsyncEventSource(url, client=session, hooks=hooks) as source:
-
-            async def close_soon() -> None:
-                await anyio.sleep(0.2)
-                await source.aclose()
-
-            with anyio.fail_after(PROMPT):
-                async with anyio.create_task_group() as group:
-                    group.start_soon(close_soon)
-                    assert [item async for item in source] == []
-    assert source.ready_state is ReadyState.CLOSED
-    assert (hooks.errors, hooks.closed) == ([], 1)
+    """The request ends its own wait for the headers: no cancel scope needed."""
+    await aclose_ends_a_wait_for_headers(client=session)
 
 
 async def test_reconnect_from_another_task_restarts_a_wait_for_headers(
@@ -194,23 +176,16 @@ async def test_reconnect_from_another_task_restarts_a_wait_for_headers(
 async def test_connecting_opens_no_cancel_scope(
     sse_server: SSEServer, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A request of aiohttp's ends its own wait for the headers (the two tests above),
+    """A request of aiohttp's ends its own wait for the headers (the two tests
+    above),
     so a connect needs no cancel scope: anyio's cost a few hundred bytes per stream and
     a state per task, held for the task's life, on thousands of streams."""
     sse_server.route("/s", Stream(event("a", id="1"), Stall()))
-    scopes = 0
-    cancel_scope = anyio.CancelScope
-
-    def counting_scope(*args: Any, **kwargs: Any) -> anyio.CancelScope:
-        nonlocal scopes
-        scopes += 1
-        return cancel_scope(*args, **kwargs)
-
-    monkeypatch.setattr(anyio, "CancelScope", counting_scope)
+    scopes = Calls(monkeypatch, anyio, "CancelScope")
     async with AsyncEventSource(sse_server.url + "/s", client=session) as source:
         with anyio.fail_after(PROMPT):
             first = await source.__anext__()
-        opened = scopes
+        opened = scopes.stop()
     assert first.data == "a"
     assert opened == 0
 
@@ -302,7 +277,7 @@ def test_the_blocking_source_refuses_an_aiohttp_session() -> None:
 
 
 async def test_the_idle_timeout_arms_no_timer_per_read(
-    sse_server: SSEServer, session: aiohttp.ClientSession
+    sse_server: SSEServer, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With an idle timeout, a read arms no timer of its own: aiohttp's sock_read armed one
     per read, and on a thousand busy streams the timers it cancelled kept the garbage
@@ -313,31 +288,14 @@ async def test_the_idle_timeout_arms_no_timer_per_read(
     steps = [step for n in range(reads) for step in (event(str(n)), Sleep(0.002))]
     sse_server.route("/s", Stream(*steps), Reply(204))
     loop = asyncio.get_running_loop()
-    timers = 0
-    call_at, call_later = loop.call_at, loop.call_later
-
-    def counting_call_at(*args: Any, **kwargs: Any) -> asyncio.TimerHandle:
-        nonlocal timers
-        timers += 1
-        return call_at(*args, **kwargs)
-
-    def counting_call_later(*args: Any, **kwargs: Any) -> asyncio.TimerHandle:
-        nonlocal timers
-        timers += 1
-        return call_later(*args, **kwargs)
-
     source = AsyncEventSource(
         sse_server.url + "/s", client=session, timeout=Timeouts(idle=60), reconnect=False
     )
     with anyio.fail_after(10):
         async with source:
             first = await source.__anext__()
-            setattr(loop, "call_at", counting_call_at)  # noqa: B010 -- the instance's, for a while
-            setattr(loop, "call_later", counting_call_later)  # noqa: B010
-            try:
-                rest = [e.data async for e in source]
-            finally:
-                delattr(loop, "call_at")
-                delattr(loop, "call_later")
+            timers = [Calls(monkeypatch, loop, "call_at"), Calls(monkeypatch, loop, "call_later")]
+            rest = [e.data async for e in source]
+            armed = sum(calls.stop() for calls in timers)
     assert [first.data, *rest] == [str(n) for n in range(reads)]
-    assert timers < reads // 4, timers
+    assert armed < reads // 4, armed

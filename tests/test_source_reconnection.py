@@ -59,7 +59,7 @@ from sse_client.testing import (
     resumable_counter,
 )
 
-from .drivers import FAST, CommentRecorder, Driver, Recorder, consume_while, soon_after
+from .drivers import FAST, Calls, CommentRecorder, Driver, Recorder, consume_while, soon_after
 from .scripts import IN_LOOP, IN_LOOP_SETTINGS, assert_dropped_by_reconnect
 
 # -- Every event once, in order, across drops (spec: C-REESTABLISH, C-LASTID) --------------
@@ -168,7 +168,7 @@ def test_idle_timeout_reestablishes_a_stalled_stream(sse_server: SSEServer, driv
 
 @pytest.mark.parametrize("stack", ["httpx2", "httpx"])
 def test_the_idle_timeout_arms_no_timer_per_read_on_asyncio(
-    sse_server: SSEServer, stack: str
+    sse_server: SSEServer, stack: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On asyncio, httpcore armed a timer at every read under the idle timeout (the
     default 300 s): on a thousand busy streams the timers it cancelled kept the garbage
@@ -181,31 +181,19 @@ def test_the_idle_timeout_arms_no_timer_per_read_on_asyncio(
     module = importlib.import_module(stack)
 
     async def main() -> tuple[list[str], int]:
-        loop = asyncio.get_running_loop()
-        timers = 0
-        call_at = loop.call_at
-
-        def counting_call_at(*args: Any, **kwargs: Any) -> asyncio.TimerHandle:
-            nonlocal timers
-            timers += 1
-            return call_at(*args, **kwargs)
-
         async with module.AsyncClient() as client:
             source = AsyncEventSource(
                 sse_server.url + "/s", client=client, timeout=Timeouts(idle=60), reconnect=False
             )
             async with source:
                 first = await source.__anext__()
-                setattr(loop, "call_at", counting_call_at)  # noqa: B010 -- the instance's
-                try:
-                    rest = [e.data async for e in source]
-                finally:
-                    delattr(loop, "call_at")
-        return [first.data, *rest], timers
+                timers = Calls(monkeypatch, asyncio.get_running_loop(), "call_at")
+                rest = [e.data async for e in source]
+        return [first.data, *rest], timers.stop()
 
-    got, timers = asyncio.run(asyncio.wait_for(main(), 10))
+    got, armed = asyncio.run(asyncio.wait_for(main(), 10))
     assert got == [str(n) for n in range(reads)]
-    assert timers < reads // 4, timers
+    assert armed < reads // 4, armed
 
 
 def test_a_consumer_busy_for_longer_than_the_idle_timeout_is_no_idle_stream(
