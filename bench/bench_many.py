@@ -2,7 +2,8 @@
 connect time with hundreds to thousands of sources, against httpx-sse and
 aiohttp-sse-client2.
 
-Run: ``python -m bench.bench_many [--quick] [--scenario a|b|c|all] [--streams N]``.
+Run: ``python -m bench.bench_many [--quick] [--scenario a|b|c|all] [--streams N]
+[--rounds N]``.
 
 A server in a child process keeps every stream open for the whole run and sends each
 one an event at a fixed interval, stamped with its send time and the stream's count:
@@ -13,7 +14,10 @@ one an event at a fixed interval, stamped with its send time and the stream's co
 - (c) 200 blocking ``EventSource`` streams, one thread each (10 events/s each).
 
 Each contestant runs in a fresh interpreter, so memory figures do not mix. Figures are
-from one run on a shared machine: compare rows of one run, not runs.
+from one run on a shared machine: compare rows of one run, not runs. ``--rounds N`` runs
+every contestant N times, in rounds that each start one contestant further on, and
+reports each figure's median, and our ratios to each peer as the median (and range) of
+the ratios within each round.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -629,12 +633,28 @@ PEERS = ("aiohttp-sse-client2", "httpx-sse", "httpx2.EventSource")
 FD_SLACK = 3  # descriptors a run may leave open without counting as a leak
 
 
+Results = dict[Contestant, Figures | str]  # one round: each contestant's figures or failure
+
+
 def measure(
     scenario: Scenario, side_by_side: bool = False, stacks: frozenset[str] | None = None
-) -> dict[Contestant, Figures | str]:
+) -> Results:
     """Each contestant's figures, each from its own process, one after another (or all
     at once, ``side_by_side``, for a smoke run whose figures need not be comparable);
     only those on ``stacks``, if given."""
+    return measure_rounds(scenario, 1, side_by_side, stacks)[0]
+
+
+def measure_rounds(
+    scenario: Scenario,
+    rounds: int,
+    side_by_side: bool = False,
+    stacks: frozenset[str] | None = None,
+) -> list[Results]:
+    """:func:`measure`, ``rounds`` times on one server: every round runs every contestant
+    once, each in a fresh process, and starts one contestant further on than the round
+    before, so that who runs first (and who follows whom) rotates. Each round's figures
+    are in the contestants' own order, whatever order they ran in."""
     contestants = [c for c in scenario.contestants if stacks is None or c.stack in stacks]
     at_once = len(contestants) if side_by_side else 1
     server = Server(scenario.streams * at_once, serve=serve_streams)
@@ -660,14 +680,21 @@ def measure(
             return str(exc)
         return Figures(**figures)
 
+    results: list[Results] = []
     try:
         with ThreadPoolExecutor(at_once) as pool:
-            return dict(zip(contestants, pool.map(one, contestants), strict=True))
+            for index in range(rounds):
+                first = index % max(len(contestants), 1)
+                order = contestants[first:] + contestants[:first]
+                ran = dict(zip(order, pool.map(one, order), strict=True))
+                results.append({contestant: ran[contestant] for contestant in contestants})
     finally:
         server.stop()
+    return results
 
 
-def report(scenario: Scenario, results: dict[Contestant, Figures | str]) -> None:
+def heading(scenario: Scenario) -> None:
+    """The scenario's title and what it measures."""
     nominal = scenario.streams * scenario.window / scenario.every
     print(
         f"\n### ({scenario.key}) {scenario.streams:,} {scenario.title}, "
@@ -683,7 +710,9 @@ def report(scenario: Scenario, results: dict[Contestant, Figures | str]) -> None
             f"Every contestant's reads time out after {scenario.idle:g} s without a byte "
             "(ours: Timeouts(idle=...); the peers: their client's read timeout)."
         )
-    print()
+
+
+def table_header() -> None:
     columns = [
         "contestant",
         "stack",
@@ -698,6 +727,34 @@ def report(scenario: Scenario, results: dict[Contestant, Figures | str]) -> None
     ]
     print("| " + " | ".join(columns) + " |")
     print("|" + "|".join(["---"] * 2 + ["---:"] * (len(columns) - 2)) + "|")
+
+
+def problems(contestant: Contestant, figures: Figures, round_number: int = 0) -> list[str]:
+    """What went wrong in one run: errors, descriptors left open, too low a limit
+    (``round_number``, from 1, says which round when there are several)."""
+    who = f"{contestant.name} ({contestant.stack})"
+    if round_number:
+        who += f", round {round_number}"
+    notes = []
+    if figures.errors:
+        notes.append(f"{who}: {len(figures.errors)} problems, first: {figures.errors[0]}")
+    if figures.fds_after > figures.fds_before + FD_SLACK:
+        notes.append(
+            f"{who}: {figures.fds_after - figures.fds_before} "
+            "file descriptors still open after every source was closed"
+        )
+    if figures.fd_limit < figures.streams + FD_MARGIN:
+        notes.append(
+            f"{contestant.name}: the open-file limit ({figures.fd_limit}) is too low "
+            f"for {figures.streams:,} streams; raise the hard limit (ulimit -Hn)"
+        )
+    return notes
+
+
+def report(scenario: Scenario, results: Results) -> None:
+    heading(scenario)
+    print()
+    table_header()
     notes: list[str] = []
     for contestant, figures in results.items():
         if isinstance(figures, str):
@@ -724,21 +781,7 @@ def report(scenario: Scenario, results: dict[Contestant, Figures | str]) -> None
             f"{figures.fds_after}/{figures.fds_before}",
         ]
         print("| " + " | ".join(cells) + " |")
-        if figures.errors:
-            notes.append(
-                f"{contestant.name} ({contestant.stack}): {len(figures.errors)} problems, "
-                f"first: {figures.errors[0]}"
-            )
-        if figures.fds_after > figures.fds_before + FD_SLACK:
-            notes.append(
-                f"{contestant.name} ({contestant.stack}): {figures.fds_after - figures.fds_before} "
-                "file descriptors still open after every source was closed"
-            )
-        if figures.fd_limit < figures.streams + FD_MARGIN:
-            notes.append(
-                f"{contestant.name}: the open-file limit ({figures.fd_limit}) is too low "
-                f"for {figures.streams:,} streams; raise the hard limit (ulimit -Hn)"
-            )
+        notes += problems(contestant, figures)
     print()
     for note in notes:
         print(f"- {note}")
@@ -828,6 +871,310 @@ def targets(scenario: Scenario, results: dict[Contestant, Figures | str]) -> Ite
             )
 
 
+# -- Rounds: the same scenario measured several times, contestants taking turns -----------
+
+
+@dataclass(frozen=True)
+class Row:
+    """The figures of one table row: one run's, or the medians of several runs'."""
+
+    cpu_per_event: float  # microseconds
+    p50: float  # milliseconds
+    p99: float  # milliseconds
+    rss_kib: float
+    connect_seconds: float
+    cpu_per_connect: float  # microseconds
+    opened: float
+    streams: float
+    delivered: float
+    expected: float
+    fds_after: float
+    fds_before: float
+
+    @classmethod
+    def of(cls, figures: Figures) -> Row:
+        return cls(
+            cpu_per_event=figures.cpu_per_event,
+            p50=figures.percentile(50),
+            p99=figures.percentile(99),
+            rss_kib=figures.rss_kib,
+            connect_seconds=figures.connect_seconds,
+            cpu_per_connect=figures.connect_cpu / max(figures.opened, 1) * 1e6,
+            opened=figures.opened,
+            streams=figures.streams,
+            delivered=figures.delivered,
+            expected=figures.expected,
+            fds_after=figures.fds_after,
+            fds_before=figures.fds_before,
+        )
+
+    @classmethod
+    def median(cls, rows: list[Row]) -> Row:
+        """Each figure's median over ``rows`` (a figure missing from a run is left out)."""
+        return cls(**{name: median([getattr(row, name) for row in rows]) for name in ROW_FIELDS})
+
+
+ROW_FIELDS = [f.name for f in fields(Row)]
+
+# What the ratio lines compare, with the rounds: a label and the figure it divides.
+RATIOS: list[tuple[str, Callable[[Row], float]]] = [
+    ("CPU/event", lambda row: row.cpu_per_event),
+    ("p50", lambda row: row.p50),
+    ("p99", lambda row: row.p99),
+    ("RSS/conn", lambda row: row.rss_kib),
+    ("connect-all", lambda row: row.connect_seconds),
+    ("CPU/connect", lambda row: row.cpu_per_connect),
+]
+
+
+def median(values: list[float]) -> float:
+    """The median of the figures that were measured; NaN if none was."""
+    measured = [value for value in values if not math.isnan(value)]
+    return statistics.median(measured) if measured else math.nan
+
+
+def quotient(ours: float, theirs: float) -> float:
+    return ours / theirs if theirs > 0 and not math.isnan(ours) else math.nan
+
+
+def spread(values: list[float]) -> str:
+    """Ratios as their median and, in brackets, their range: ``0.95x (0.93-0.96)``."""
+    measured = [value for value in values if not math.isnan(value)]
+    if not measured:
+        return "-"
+    return f"{statistics.median(measured):.2f}x ({min(measured):.2f}-{max(measured):.2f})"
+
+
+def rounds_named(numbers: list[int]) -> str:
+    return ("round " if len(numbers) == 1 else "rounds ") + ", ".join(map(str, numbers))
+
+
+def ran(measured: int, rounds: int) -> str:
+    """How many rounds a figure is from: ``the 3 rounds``, ``the 2 of 3 rounds it ran``."""
+    return (
+        f"the {rounds} rounds"
+        if measured == rounds
+        else f"the {measured} of {rounds} rounds it ran"
+    )
+
+
+def _find(contestants: list[Contestant], name: str, stack: str = "") -> Contestant | None:
+    for contestant in contestants:
+        if contestant.name.startswith(name) and stack in ("", contestant.stack):
+            return contestant
+    return None
+
+
+def report_rounds(scenario: Scenario, rounds: list[Results]) -> None:
+    """The table of each contestant's median figures over the rounds, what went wrong in
+    any round, then our ratios to each peer round by round, and the targets."""
+    count = len(rounds)
+    heading(scenario)
+    print(
+        f"{count} rounds: every contestant runs once a round, each in a fresh process, "
+        "and each round starts one contestant further on. Every figure in the table is "
+        "the median over the rounds."
+    )
+    print()
+    table_header()
+    contestants = list(rounds[0])
+    rows = [
+        {c: Row.of(figures) for c, figures in results.items() if isinstance(figures, Figures)}
+        for results in rounds
+    ]
+    notes: list[str] = []
+    for contestant in contestants:
+        who = f"{contestant.name} ({contestant.stack})"
+        failures = [
+            (round_number, figures)
+            for round_number, results in enumerate(rounds, 1)
+            if isinstance(figures := results[contestant], str)
+        ]
+        for round_number, failure in failures:
+            notes.append(f"{who}, round {round_number}: failed: {failure}")
+        runs = [
+            (round_number, row[contestant])
+            for round_number, row in enumerate(rows, 1)
+            if contestant in row
+        ]
+        if not runs:
+            print(
+                f"| {contestant.name} | {contestant.stack} | failed in all {count} rounds: "
+                f"{failures[0][1]} |"
+            )
+            continue
+        middle = Row.median([row for _, row in runs])
+        short = [n for n, row in runs if row.opened < row.streams]
+        opened = (
+            f"{middle.connect_seconds:.2f}"
+            if not short
+            else f"> {middle.connect_seconds:.1f} (not all open in {rounds_named(short)})"
+        )
+        delivered = f"{middle.delivered:,.0f}/{middle.expected:,.0f}"
+        miscounted = [n for n, row in runs if row.delivered != row.expected]
+        if miscounted:
+            delivered += f" (miscounted in {rounds_named(miscounted)})"
+        disorder = 0
+        for round_number, results in enumerate(rounds, 1):
+            figures = results[contestant]
+            if not isinstance(figures, Figures):
+                continue
+            disorder += figures.disorder
+            notes += problems(contestant, figures, round_number)
+            if figures.opened < figures.streams or figures.delivered != figures.expected:
+                notes.append(
+                    f"{who}, round {round_number}: {figures.opened:,} of {figures.streams:,} "
+                    f"streams open, {figures.delivered:,}/{figures.expected:,} "
+                    "delivered/expected"
+                )
+            if figures.disorder:
+                notes.append(f"{who}, round {round_number}: {figures.disorder} out of order")
+        if disorder:
+            delivered += f" ({disorder} out of order over the rounds)"
+        cells = [
+            contestant.name,
+            contestant.stack,
+            number(middle.cpu_per_event, 1),
+            number(middle.p50, 2),
+            number(middle.p99, 2),
+            f"{middle.rss_kib:.1f}",
+            opened,
+            f"{middle.cpu_per_connect:.0f}",
+            delivered,
+            f"{middle.fds_after:.0f}/{middle.fds_before:.0f}",
+        ]
+        print("| " + " | ".join(cells) + " |")
+    print()
+    for note in dict.fromkeys(notes):  # the open-file limit is the same in every round
+        print(f"- {note}")
+    for contestant in contestants:
+        measured = [figures for r in rounds if isinstance(figures := r[contestant], Figures)]
+        if not measured:
+            continue
+        collections = [
+            sum(counts) for counts in zip(*(f.collections for f in measured), strict=True)
+        ]
+        longest = max(f.longest_collection for f in measured)
+        print(
+            f"- garbage collections in the windows, summed over {ran(len(measured), count)}, "
+            f"{contestant.name} ({contestant.stack}): "
+            + "/".join(map(str, collections))
+            + f" of generations 0/1/2, the longest in any round {longest * 1e3:.1f} ms"
+        )
+    compare_rounds(scenario, contestants, rows)
+
+
+def compare_rounds(
+    scenario: Scenario, contestants: list[Contestant], rows: list[dict[Contestant, Row]]
+) -> None:
+    """Our figures as ratios of each peer's, ours and the peer's of the same round paired:
+    the median of the rounds' ratios and their range. Then the targets."""
+    for stack in STACKS:
+        ours = _find(contestants, OURS, stack)
+        if ours is None:
+            continue
+        lines = []
+        for peer_name in PEERS:
+            peer = _find(contestants, peer_name)
+            if peer is None:
+                continue
+            pairs = [(row[ours], row[peer]) for row in rows if ours in row and peer in row]
+            if not pairs:
+                continue
+            text = f"vs {peer_name}: " + ", ".join(
+                f"{label} {spread([quotient(figure(a), figure(b)) for a, b in pairs])}"
+                for label, figure in RATIOS
+            )
+            if len(pairs) < len(rows):
+                text += f" (from the {len(pairs)} of {len(rows)} rounds both ran)"
+            lines.append(text)
+        if lines:
+            print(
+                f"- sse_client on {stack}, as a ratio of the peer's figure (median of the "
+                "rounds' ratios, range in brackets): " + "; ".join(lines)
+            )
+    for line in targets_rounds(scenario, contestants, rows):
+        print(f"- target: {line}")
+
+
+def judged(by_median: bool, by_round: list[bool | None]) -> str:
+    """A target's verdict on the medians, and where the rounds disagree with it; a round
+    with nothing measured is ``None``."""
+    met = [n for n, ok in enumerate(by_round, 1) if ok]
+    missed = [n for n, ok in enumerate(by_round, 1) if ok is False]
+    if by_median and not missed:
+        verdict = "met in every round"
+    elif not by_median and not met:
+        verdict = "NOT met in any round"
+    elif by_median:
+        verdict = f"met by the median, not in {rounds_named(missed)}"
+    else:
+        verdict = f"NOT met by the median, though met in {rounds_named(met)}"
+    if len(met) + len(missed) < len(by_round):
+        verdict += f" ({len(met) + len(missed)} of {len(by_round)} rounds measured)"
+    return verdict
+
+
+def targets_rounds(
+    scenario: Scenario, contestants: list[Contestant], rows: list[dict[Contestant, Row]]
+) -> Iterator[str]:
+    """:func:`targets`, judged on the medians over the rounds."""
+    peer = _find(contestants, "aiohttp-sse-client2")
+    for stack in STACKS:
+        ours = _find(contestants, OURS, stack)
+        if ours is None:
+            continue
+        mine = [row.get(ours) for row in rows]
+        measured = [row for row in mine if row is not None]
+        if not measured:
+            continue
+        middle = Row.median(measured)
+        if scenario.key == "a":
+            if peer is not None and any(ours in row and peer in row for row in rows):
+                ratios = [
+                    quotient(row[ours].cpu_per_event, row[peer].cpu_per_event)
+                    if ours in row and peer in row
+                    else math.nan
+                    for row in rows
+                ]
+                by_round = [None if math.isnan(r) else r <= 1 for r in ratios]
+                theirs = Row.median([row[peer] for row in rows if peer in row])
+                yield (
+                    f"CPU per event at or below aiohttp-sse-client2's, on {stack}: "
+                    f"{judged(median(ratios) <= 1, by_round)} (ratio {spread(ratios)}; "
+                    f"medians {middle.cpu_per_event:.1f} vs {theirs.cpu_per_event:.1f} us)"
+                )
+            yield (
+                f"p99 latency under 20 ms, on {stack}: "
+                f"{judged(middle.p99 < 20, [None if r is None else r.p99 < 20 for r in mine])} "
+                f"(median {middle.p99:.2f} ms)"
+            )
+        elif scenario.key == "b":
+            scale = "" if scenario.streams == 10_000 else " (set for 10,000 streams)"
+
+            def connected(row: Row) -> bool:
+                return row.opened == row.streams and row.connect_seconds <= 3
+
+            by_round = [None if r is None else connected(r) for r in mine]
+            yield (
+                f"all {scenario.streams:,} connected within 3 s{scale}, on {stack}: "
+                f"{judged(connected(middle), by_round)} "
+                f"(medians {middle.connect_seconds:.2f} s, {middle.opened:,.0f} open)"
+            )
+            by_round = [None if r is None else r.rss_kib <= 20 for r in mine]
+            yield (
+                f"at most 20 KiB resident per connection, on {stack}: "
+                f"{judged(middle.rss_kib <= 20, by_round)} (median {middle.rss_kib:.1f} KiB)"
+            )
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -849,6 +1196,13 @@ def main(argv: list[str] | None = None) -> int:
         help="only the contestants on these stacks, comma-separated "
         "(httpx2,httpx,aiohttp,openai-aiohttp)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=positive,
+        default=1,
+        help="measure every contestant this many times, in rounds that rotate who runs "
+        "first; report medians, and our ratios to each peer round by round (default: 1)",
+    )
     args = parser.parse_args(argv)
     stacks = None if args.stacks is None else frozenset(args.stacks.split(","))
 
@@ -858,6 +1212,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"open-file hard limit: {limit:,}")
     if args.quick:
         print("--quick: tiny sizes, all contestants at once; the figures only show it works")
+    if args.rounds > 1:
+        print(f"--rounds {args.rounds}: each figure is the median over {args.rounds} rounds")
     for key in keys:
         scenario = SCENARIOS[key]
         if args.quick:
@@ -875,7 +1231,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"({key}): the open-file limit {limit:,} is too low for {scenario.streams:,} "
                 "streams; expect failed connections"
             )
-        report(scenario, measure(scenario, side_by_side=args.quick, stacks=stacks))
+        if args.rounds == 1:
+            report(scenario, measure(scenario, side_by_side=args.quick, stacks=stacks))
+        else:
+            rounds = measure_rounds(scenario, args.rounds, side_by_side=args.quick, stacks=stacks)
+            report_rounds(scenario, rounds)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 #: What a skip says: the peers come with the bench extra, which the README's command omits.
@@ -85,3 +87,34 @@ def test_many_streams_benchmark_runs_the_stacks_asked_for(
         ["sse_client AsyncEventSource", "aiohttp"],
         ["aiohttp-sse-client2 EventSource", "aiohttp"],
     ], out
+
+
+def test_many_streams_benchmark_in_rounds(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--rounds 2`` reports each figure's median, our ratios to the peer as the median
+    of the two rounds' with their range, and every event delivered in both rounds."""
+    pytest.importorskip("aiohttp_sse_client2", reason=NEEDS_BENCH)
+    args = ["--quick", "--rounds", "2", "--scenario", "a", "--stacks", "aiohttp"]
+    assert bench_many.main(args) == 0
+    out = capsys.readouterr().out
+    rows = [
+        line.strip("| ").split(" | ")
+        for line in out.splitlines()
+        if line.startswith("| ") and not line.startswith("| contestant")
+    ]
+    assert [row[:2] for row in rows] == [
+        ["sse_client AsyncEventSource", "aiohttp"],
+        ["aiohttp-sse-client2 EventSource", "aiohttp"],
+    ], out
+    for row in rows:
+        assert len(row) == 10, row  # a contestant failed in every round prints fewer cells
+        assert not row[6].startswith(">"), row  # every stream opened in every round
+        got, numbered = row[8].replace(",", "").split("/")  # nothing flagged after the count
+        assert got == numbered, row
+    # A round's failure, error, miscount or leak is a note that names the round.
+    assert ", round 1:" not in out, out
+    assert ", round 2:" not in out, out
+    assert out.count("garbage collections in the windows, summed over the 2 rounds") == 2
+    (line,) = [line for line in out.splitlines() if line.startswith("- sse_client on aiohttp")]
+    for label, _ in bench_many.RATIOS:
+        assert re.search(rf"{label} \d+\.\d\dx \(\d+\.\d\d-\d+\.\d\d\)", line), line
+    assert "target: CPU per event at or below aiohttp-sse-client2's, on aiohttp: " in out
