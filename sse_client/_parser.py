@@ -314,30 +314,13 @@ class EventStreamParser:
             self._line_bytes = 0
         # Decode the complete lines only: a line ends at an ASCII byte, never inside a
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
+        # (Every local of feed() costs each of its calls: the rare work is elsewhere.)
         tail = b""
-        if read[-1] != 10 and read[-1] != 13:  # the read ends inside a line
-            end = read.rfind(10)
-            if 13 in read:
-                end = max(end, read.rfind(13))
-            tail = read[end + 1 :]
-            read = read[: end + 1]
         if 13 in read:
-            # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read,
-            # an LF starting the next read belongs to it. (CR and LF are ASCII.)
-            if read[-1] == 13:
-                if not tail:
-                    self._skip_lf = True
-                    self._plain = None
-                read += b"\n"  # (a CRLF now, which becomes one LF below)
-            # Each CR a CRLF's (the usual case): dropping them is far cheaper than
-            # replacing CRLFs. Whether they are is told by putting a CR back before each
-            # LF, which rebuilds the read only if every line ended with CRLF: two passes
-            # of memchr and memcpy, cheaper than a regex search that stops at every CR.
-            lf = read.replace(b"\r", b"")
-            if lf.replace(b"\n", b"\r\n") == read or _lone_cr(read) is None:
-                read = lf  # (the second test: CRLFs mixed with lone LFs, no lone CR)
-            else:
-                read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            read, tail = self._cr_lines(read)
+        elif read[-1] != 10:  # the read ends inside a line
+            tail = read[read.rfind(10) + 1 :]
+            read = read[: len(read) - len(tail)]
         try:
             text = read.decode()  # (cheaper with no arguments to parse)
         except UnicodeDecodeError:
@@ -370,6 +353,29 @@ class EventStreamParser:
             if self._line_bytes > self._line_limit:
                 self._check_line(tail)
         return events
+
+    def _cr_lines(self, read: bytes) -> tuple[bytes, bytes]:
+        """A read with a CR: its whole lines with LF line endings, and what follows them."""
+        tail = b""
+        if read[-1] != 10 and read[-1] != 13:  # the read ends inside a line
+            end = max(read.rfind(10), read.rfind(13))
+            tail = read[end + 1 :]
+            read = read[: end + 1]
+        # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read, an LF
+        # starting the next read belongs to it. (CR and LF are ASCII.)
+        if read[-1] == 13:
+            if not tail:
+                self._skip_lf = True
+                self._plain = None
+            read += b"\n"  # (a CRLF now, which becomes one LF below)
+        # Each CR a CRLF's (the usual case): dropping them is far cheaper than replacing
+        # CRLFs. Whether they are is told by putting a CR back before each LF, which
+        # rebuilds the read only if every line ended with CRLF: two passes of memchr and
+        # memcpy, cheaper than a regex search that stops at every CR.
+        lf = read.replace(b"\r", b"")
+        if lf.replace(b"\n", b"\r\n") == read or _lone_cr(read) is None:
+            return lf, tail  # (the second test: CRLFs mixed with lone LFs, no lone CR)
+        return read.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), tail
 
     def events(self, chunks: Iterable[bytes | bytearray | memoryview]) -> Iterator[ServerSentEvent]:
         """Parse a whole stream: yield the events of ``chunks``, then close the parser.
