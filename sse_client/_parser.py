@@ -75,6 +75,9 @@ _UNDER_WAY: Final[_Match] = ("", "", "", None, "", "", "", "", "", "", "")
 # A CR with something after it other than LF (spec: P-EOL -- a line ending of its own).
 _lone_cr = re.compile(b"\r[^\n]").search
 
+# How far into a read with a CR a lone CR is looked for before anything else.
+_CR_PEEK: Final = 256
+
 #: Retry values with more digits than this saturate at ``10**18 - 1`` ms (30 million
 #: years): exact enough for any client, and ``int()`` stays cheap on hostile input.
 _MAX_RETRY_DIGITS: Final = 18
@@ -371,10 +374,12 @@ class EventStreamParser:
         # Each CR a CRLF's (the usual case): dropping them is far cheaper than replacing
         # CRLFs. Whether they are is told by putting a CR back before each LF, which
         # rebuilds the read only if every line ended with CRLF: two passes of memchr and
-        # memcpy, cheaper than a regex search that stops at every CR.
-        lf = read.replace(b"\r", b"")
-        if lf.replace(b"\n", b"\r\n") == read or _lone_cr(read) is None:
-            return lf, tail  # (the second test: CRLFs mixed with lone LFs, no lone CR)
+        # memcpy, cheaper than a regex search that stops at every CR. (A stream of lone
+        # CRs shows one in its first bytes: it is spared the two passes.)
+        if _lone_cr(read, 0, _CR_PEEK) is None:
+            lf = read.replace(b"\r", b"")
+            if lf.replace(b"\n", b"\r\n") == read or _lone_cr(read) is None:
+                return lf, tail  # (the second test: CRLFs mixed with lone LFs)
         return read.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), tail
 
     def events(self, chunks: Iterable[bytes | bytearray | memoryview]) -> Iterator[ServerSentEvent]:

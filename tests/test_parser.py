@@ -666,3 +666,13 @@ def test_a_line_past_the_pending_bytes_bound_is_measured_once(
     else:
         with pytest.raises(EventTooLarge):
             parser.feed(b"x")  # 41 characters
+
+
+@pytest.mark.parametrize("first", [b"data: x\r\n" * 40, b"data: x\n" * 40, b""])
+def test_a_lone_cr_far_into_a_read_of_crlfs_is_a_line_ending(first: bytes) -> None:
+    """spec: P-EOL -- a lone CR deep in a long read (past the first bytes looked at
+    before the rest) still ends its line, among CRLFs, lone LFs or nothing else."""
+    stream = first + b"data: a\rdata: b\r\n\r\n"
+    expected = [E(data="\n".join(["x"] * (40 if first else 0) + ["a", "b"]))]
+    assert EventStreamParser().feed(stream) == expected
+    assert reference_parse(stream)[0] == expected
