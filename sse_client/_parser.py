@@ -75,6 +75,9 @@ _UNDER_WAY: Final[_Match] = ("", "", "", None, "", "", "", "", "", "", "")
 # A CR with something after it other than LF (spec: P-EOL -- a line ending of its own).
 _lone_cr = re.compile(b"\r[^\n]").search
 
+# How far into a read with a CR a lone CR is looked for before anything else.
+_CR_PEEK: Final = 256
+
 #: Retry values with more digits than this saturate at ``10**18 - 1`` ms (30 million
 #: years): exact enough for any client, and ``int()`` stays cheap on hostile input.
 _MAX_RETRY_DIGITS: Final = 18
@@ -82,6 +85,11 @@ _MAX_RETRY_DIGITS: Final = 18
 # In a trickle of small reads, whole lines that change nothing yet are held back, up to
 # this many bytes: enough for the lines of most events.
 _HOLD_BYTES: Final = 256
+
+# The most a read with no line ending tests the pending bytes against: an int of one
+# digit, which the interpreter compares the cheap way (sys.maxsize, for no limit, has
+# three). A line that passes it is measured, and the limit is the bound from then on.
+_LINE_BOUND: Final = (1 << 30) - 1
 
 # A piece of lines is read line by line up to this many lines (at least one), the rest
 # by _take_many. (Real events have few lines, or long ones: ten 1 KiB lines per read.)
@@ -185,6 +193,7 @@ class EventStreamParser:
         "_line_bytes",
         "_line_chars",
         "_line_decoder",
+        "_line_limit",
         "_on_comment",
         "_plain",
         "_retry",
@@ -209,6 +218,8 @@ class EventStreamParser:
         self._limit = sys.maxsize if max_event_size is None else max_event_size
         self._on_comment = on_comment
         self._hold = min(_HOLD_BYTES, self._limit)
+        # What the pending bytes are tested against in feed(): the limit, or less.
+        self._line_limit = min(self._limit, _LINE_BOUND)
         self._start()
 
     def _start(self) -> None:
@@ -222,7 +233,8 @@ class EventStreamParser:
         # The bytes after the last line read: the unfinished line as it arrived, after
         # whole lines that wait with it in a trickle (see feed()), at most _hold bytes.
         self._line: list[bytes] = []
-        # The unfinished line's length in bytes (counted up: small ints cost no allocation)
+        # Their length in bytes (counted up: small ints cost no allocation); the
+        # unfinished line's, or more when whole lines wait with it.
         self._line_bytes = 0
         self._line_chars = 0  # its length in characters, once measured
         self._line_decoder: IncrementalDecoder | None = None  # what measures it, once long
@@ -267,59 +279,51 @@ class EventStreamParser:
             TypeError: A read is not bytes-like (text, say).
         """
         # (A class test is cheaper than type(); _guard makes any other read bytes.)
-        read: bytes = data if data.__class__ is self._plain else self._guard(data)  # type: ignore[assignment]
-        if 10 not in read and 13 not in read:  # ints: a byte search with no conversions
+        if data.__class__ is not self._plain:
+            data = self._guard(data)
+        if 10 not in data and 13 not in data:  # ints: a byte search with no conversions
             # No LF or CR here (a trickle): keep the bytes as they are, constant work.
-            self._line_bytes += len(read)
-            if self._line_bytes > self._limit:
-                self._check_line(read)
-            elif read:
-                self._line.append(read)
+            # (The fewest steps: in a trickle, most reads come here. An empty read is
+            # kept too: testing for it costs every read more than keeping it.)
+            self._line.append(data)  # type: ignore[arg-type]
+            size = self._line_bytes + len(data)
+            self._line_bytes = size
+            if size > self._line_limit:
+                self._check_line(data)  # type: ignore[arg-type]
             return []
+        read: bytes = data  # type: ignore[assignment]
         line = self._line
         if line:
             # Earlier reads began a line, maybe after whole lines held back: finish it.
             line.append(read)
             read = b"".join(line)
-            line.clear()
             if (
                 # In a trickle of small reads, whole lines that change nothing a caller
                 # sees yet (within the limit, no blank line, no CR to read, no retry:,
                 # no comment for on_comment) wait with the unfinished line: one pass per
-                # event, not per line. (Pending bytes never start with LF: a blank line
-                # is an LF after another.)
+                # event, not per line. (A blank line is an LF after another, or an LF
+                # first: the pending pieces may be empty reads.)
                 len(read) + self._data_size <= self._hold
+                and read[0] != 10
                 and read.find(b"\n\n") < 0
                 and 13 not in read
                 and read.find(b"retry") < 0
                 and (self._on_comment is None or (read[0] != 58 and read.find(b"\n:") < 0))
             ):
-                line.append(read)
-                self._line_bytes = len(read) - 1 - read.rfind(10)  # the unfinished line's
+                # (The pieces stay: the next line end joins them again, with its read.)
+                self._line_bytes = len(read)  # (the unfinished line's, and more)
                 return []
+            line.clear()
             self._line_bytes = 0
         # Decode the complete lines only: a line ends at an ASCII byte, never inside a
         # UTF-8 sequence, so decoding line by line is decoding the stream (P-UTF8).
+        # (Every local of feed() costs each of its calls: the rare work is elsewhere.)
         tail = b""
-        if read[-1] != 10 and read[-1] != 13:  # the read ends inside a line
-            end = read.rfind(10)
-            if 13 in read:
-                end = max(end, read.rfind(13))
-            tail = read[end + 1 :]
-            read = read[: end + 1]
         if 13 in read:
-            # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read,
-            # an LF starting the next read belongs to it. (CR and LF are ASCII.)
-            if read[-1] == 13:
-                if not tail:
-                    self._skip_lf = True
-                    self._plain = None
-                read += b"\n"  # (a CRLF now, which becomes one LF below)
-            if _lone_cr(read) is None:
-                # Each CR is a CRLF's: dropping them is far cheaper than replacing CRLFs.
-                read = read.replace(b"\r", b"")
-            else:
-                read = read.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            read, tail = self._cr_lines(read)
+        elif read[-1] != 10:  # the read ends inside a line
+            tail = read[read.rfind(10) + 1 :]
+            read = read[: len(read) - len(tail)]
         try:
             text = read.decode()  # (cheaper with no arguments to parse)
         except UnicodeDecodeError:
@@ -347,12 +351,36 @@ class EventStreamParser:
         if tail:
             # The unfinished line, measured after the whole lines before it took effect,
             # as if the stream were read byte by byte (a retry: or id: before it counts).
+            line.append(tail)
             self._line_bytes = len(tail)
-            if self._line_bytes > self._limit:
+            if self._line_bytes > self._line_limit:
                 self._check_line(tail)
-            else:
-                line.append(tail)
         return events
+
+    def _cr_lines(self, read: bytes) -> tuple[bytes, bytes]:
+        """A read with a CR: its whole lines with LF line endings, and what follows them."""
+        tail = b""
+        if read[-1] != 10 and read[-1] != 13:  # the read ends inside a line
+            end = max(read.rfind(10), read.rfind(13))
+            tail = read[end + 1 :]
+            read = read[: end + 1]
+        # spec: P-EOL, P-CR-SPLIT -- a CR ends its line now; if it ends the read, an LF
+        # starting the next read belongs to it. (CR and LF are ASCII.)
+        if read[-1] == 13:
+            if not tail:
+                self._skip_lf = True
+                self._plain = None
+            read += b"\n"  # (a CRLF now, which becomes one LF below)
+        # Each CR a CRLF's (the usual case): dropping them is far cheaper than replacing
+        # CRLFs. Whether they are is told by putting a CR back before each LF, which
+        # rebuilds the read only if every line ended with CRLF: two passes of memchr and
+        # memcpy, cheaper than a regex search that stops at every CR. (A stream of lone
+        # CRs shows one in its first bytes: it is spared the two passes.)
+        if _lone_cr(read, 0, _CR_PEEK) is None:
+            lf = read.replace(b"\r", b"")
+            if lf.replace(b"\n", b"\r\n") == read or _lone_cr(read) is None:
+                return lf, tail  # (the second test: CRLFs mixed with lone LFs)
+        return read.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), tail
 
     def events(self, chunks: Iterable[bytes | bytearray | memoryview]) -> Iterator[ServerSentEvent]:
         """Parse a whole stream: yield the events of ``chunks``, then close the parser.
@@ -619,17 +647,23 @@ class EventStreamParser:
         self._on_comment(text)
 
     def _check_line(self, piece: bytes) -> None:
-        """The unfinished line, ``piece`` added, holds more bytes than the limit: count
-        its characters (as many as the bytes or fewer), from now on as they arrive, and
-        refuse it once they pass the limit too."""
-        if self._line_bytes - len(piece) <= self._limit:  # the line's first time here
-            # (Whole lines held back before it are within the limit: not measured.)
+        """The pending bytes, ``piece`` last, are more than ``_line_limit``. If the unfinished
+        line is, count its characters (as many as the bytes or fewer), from now on as
+        they arrive, and refuse it once they pass the limit too."""
+        if self._line_bytes - len(piece) <= self._line_limit:  # the first time past it
             pending = b"".join(self._line)
+            size = len(pending) - 1 - pending.rfind(10)  # the unfinished line's bytes
+            self._line_bytes = size
+            if size <= self._limit:
+                # Whole lines held back before it made up the rest, or the test's bound
+                # is below the limit (see _LINE_BOUND): from now on, test the limit.
+                self._line_limit = self._limit
+                return
             self._line_decoder = getincrementaldecoder("utf-8")("replace")
-            self._line_chars = len(self._line_decoder.decode(pending[pending.rfind(10) + 1 :]))
-        assert self._line_decoder is not None
-        self._line.append(piece)
-        self._line_chars += len(self._line_decoder.decode(piece))
+            self._line_chars = len(self._line_decoder.decode(pending[-size:]))
+        else:
+            assert self._line_decoder is not None
+            self._line_chars += len(self._line_decoder.decode(piece))
         if self._line_chars > self._limit:
             self._too_large()
 

@@ -628,3 +628,51 @@ def test_reset_drops_what_the_last_stream_left_and_keeps_its_state() -> None:
     # The LF is no longer the old CR's: with the BOM, the new stream starts here.
     assert parser.feed(BOM + b"\ndata: b\n\n") == [E(data="b", id="1")]
     assert (parser.last_event_id, parser.reconnection_time) == ("1", 0.25)
+
+
+def test_empty_reads_between_lines_change_nothing() -> None:
+    """An empty read is no line and no byte: an LF after it still ends an event when it
+    follows a line end, in a trickle or not."""
+    parser = EventStreamParser()
+    assert parser.feed(b"data: a\n") == []
+    assert parser.feed(b"") == []
+    assert parser.feed(b"") == []
+    assert parser.feed(b"\n") == [E(data="a")]
+    assert parser.feed(b"") == []
+    assert parser.feed(b"data: b") == []
+    assert parser.feed(b"") == []
+    assert parser.feed(b"\n") == []
+    assert parser.feed(b"") == []
+    assert parser.feed(b"\ndata: c\n\n") == [E(data="b"), E(data="c")]
+
+
+@pytest.mark.parametrize("limit", [None, 40])
+def test_a_line_past_the_pending_bytes_bound_is_measured_once(
+    monkeypatch: pytest.MonkeyPatch, limit: int | None
+) -> None:
+    """Reads with no line ending test the pending bytes against a bound of at most the
+    limit (one digit of an int, the cheap compare): a line longer than a bound below the
+    limit is measured, then the limit is the bound, and it is refused exactly there."""
+    from sse_client import _parser
+
+    monkeypatch.setattr(_parser, "_LINE_BOUND", 10)
+    parser = EventStreamParser(max_event_size=limit)
+    assert parser.feed(b"data: ") == []
+    for _ in range(34):
+        assert parser.feed(b"x") == []
+    if limit is None:
+        assert parser.feed(b"x" * 100) == []
+        assert parser.feed(b"\n\n") == [E(data="x" * 134)]
+    else:
+        with pytest.raises(EventTooLarge):
+            parser.feed(b"x")  # 41 characters
+
+
+@pytest.mark.parametrize("first", [b"data: x\r\n" * 40, b"data: x\n" * 40, b""])
+def test_a_lone_cr_far_into_a_read_of_crlfs_is_a_line_ending(first: bytes) -> None:
+    """spec: P-EOL -- a lone CR deep in a long read (past the first bytes looked at
+    before the rest) still ends its line, among CRLFs, lone LFs or nothing else."""
+    stream = first + b"data: a\rdata: b\r\n\r\n"
+    expected = [E(data="\n".join(["x"] * (40 if first else 0) + ["a", "b"]))]
+    assert EventStreamParser().feed(stream) == expected
+    assert reference_parse(stream)[0] == expected

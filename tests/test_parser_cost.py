@@ -255,10 +255,11 @@ def test_a_trickle_reads_the_lines_of_an_event_in_one_pass() -> None:
 
 def test_a_trickle_of_short_lines_is_never_measured_in_characters() -> None:
     """Byte by byte, lines shorter than the limit never reach the character count of a
-    long unfinished line: the byte count starts again at every line end."""
+    long unfinished line: the byte count starts again at every line end (or, with whole
+    lines waiting before the line, is made exact once it passes the limit)."""
     stream = b"event: e\ndata: 1234\n\n" * 200
     parser = EventStreamParser(max_event_size=10)
-    with patch.object(EventStreamParser, "_check_line", side_effect=AssertionError):
+    with patch.object(_parser, "getincrementaldecoder", side_effect=AssertionError):
         got = [
             event for byte in range(len(stream)) for event in parser.feed(stream[byte : byte + 1])
         ]
