@@ -18,7 +18,9 @@ token stream to every contestant over HTTP/1.1 on 127.0.0.1. Measured in one run
 - our client's time against (raw I/O time + our parse-only time on the same bytes);
 - memory while consuming a long stream (tracemalloc peak, short vs 10x longer stream);
 - resident memory per idle connection with many concurrent async streams, ours and
-  httpx-sse's over the same kind of client.
+  httpx-sse's over the same kind of client;
+- large events end to end (256 KiB each over 1 KiB ``data:`` lines), ours against
+  httpx-sse and ``httpx2.EventSource`` on the same stacks.
 
 Every contestant's event count is checked; one that miscounts (or fails) is reported in
 its row instead of a rate. Figures are ratios from one run: the machine is shared and
@@ -42,7 +44,7 @@ import anyio
 import httpx
 import httpx2
 
-from bench.bench_parser import by_round
+from bench.bench_parser import big_body, by_round
 from bench.bench_parser import llm_body as llm_stream
 from sse_client import AsyncEventSource, EventSource, EventStreamParser
 
@@ -115,9 +117,9 @@ SYNC_PEERS = (
 )
 
 
-def ours_sync(url: str, http: Any) -> int:
+def ours_sync(url: str, http: Any, **options: Any) -> int:
     with (
-        http.Client(timeout=None) as client,
+        http.Client(timeout=None, **options) as client,
         EventSource(url, client=client, reconnect=False) as source,
     ):
         return sum(1 for _ in source)
@@ -139,11 +141,11 @@ def ours_sync_shared(url: str, client: Any) -> int:
         return sum(1 for _ in source)
 
 
-def ours_async(url: str, http: Any) -> int:
+def ours_async(url: str, http: Any, **options: Any) -> int:
     async def run() -> int:
         count = 0
         async with (
-            http.AsyncClient(timeout=None) as client,
+            http.AsyncClient(timeout=None, **options) as client,
             AsyncEventSource(url, client=client, reconnect=False) as source,
         ):
             async for _ in source:
@@ -153,20 +155,20 @@ def ours_async(url: str, http: Any) -> int:
     return anyio.run(run)
 
 
-def httpx_sse_sync(url: str, http: Any) -> int:
+def httpx_sse_sync(url: str, http: Any, **options: Any) -> int:
     from httpx_sse import connect_sse
 
-    with http.Client(timeout=None) as client, connect_sse(client, "GET", url) as source:
+    with http.Client(timeout=None, **options) as client, connect_sse(client, "GET", url) as source:
         return sum(1 for _ in source.iter_sse())
 
 
-def httpx_sse_async(url: str, http: Any) -> int:
+def httpx_sse_async(url: str, http: Any, **options: Any) -> int:
     from httpx_sse import aconnect_sse
 
     async def run() -> int:
         count = 0
         async with (
-            http.AsyncClient(timeout=None) as client,
+            http.AsyncClient(timeout=None, **options) as client,
             aconnect_sse(client, "GET", url) as source,
         ):
             async for _ in source.aiter_sse():
@@ -182,11 +184,11 @@ def httpx2_sse_sync(url: str, http: Any) -> int:
         return sum(1 for _ in http.EventSource(response))
 
 
-def httpx2_sse_async(url: str, http: Any) -> int:
+def httpx2_sse_async(url: str, http: Any, **options: Any) -> int:
     async def run() -> int:
         count = 0
         async with (
-            http.AsyncClient(timeout=None) as client,
+            http.AsyncClient(timeout=None, **options) as client,
             client.stream("GET", url) as response,
         ):
             async for _ in http.EventSource(response):
@@ -260,11 +262,11 @@ def raw_sync(url: str, http: Any) -> int:
         return sum(len(chunk) for chunk in response.iter_bytes())
 
 
-def raw_async(url: str, http: Any) -> int:
+def raw_async(url: str, http: Any, **options: Any) -> int:
     async def run() -> int:
         total = 0
         async with (
-            http.AsyncClient(timeout=None) as client,
+            http.AsyncClient(timeout=None, **options) as client,
             client.stream("GET", url) as response,
         ):
             async for chunk in response.aiter_bytes():
@@ -423,9 +425,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--big", type=int, default=256, help="events of 256 KiB (default 256)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.events, args.connections, args.repeat = 2000, 20, 1
+        args.events, args.connections, args.repeat, args.big = 2000, 20, 1, 4
 
     body = llm_stream(args.events)
     server = Server(body)
@@ -578,11 +581,68 @@ def main(argv: list[str] | None = None) -> int:
             f"memory per idle async stream ({args.connections} concurrent, one client): "
             + "; ".join(memory)
         )
+        print()
+        big_payloads(args.big, args.repeat)
     finally:
         for client in shared:
             client.close()
         server.stop()
     return 0
+
+
+def big_payloads(count: int, repeat: int) -> None:
+    """Large events end to end: ``count`` events of 256 KiB, each over 1 KiB ``data:``
+    lines (bench_parser's ``big``), to our sources and the peers on the same stacks,
+    timed in rounds as above. The I/O is the same for everyone, so the ratio end to end
+    stays under the parsers' own."""
+    body = big_body(count)
+    server = Server(body)
+    # Every client here shares one TLS context per stack, made once: making a client
+    # otherwise loads the system's certificates (about 18 ms), as long as parsing a
+    # few of these events, and the same for everyone.
+    tls = {http: http.create_ssl_context() for http in (httpx, httpx2)}
+    try:
+        url = server.url + "/stream"
+        entries = [
+            ("raw httpx (async, I/O floor)", raw_async, httpx, len(body)),
+            ("sse_client AsyncEventSource, httpx", ours_async, httpx, count),
+            ("httpx-sse (async), httpx", httpx_sse_async, httpx, count),
+            ("sse_client AsyncEventSource, httpx2", ours_async, httpx2, count),
+            ("httpx2.EventSource (async)", httpx2_sse_async, httpx2, count),
+            ("sse_client EventSource, httpx", ours_sync, httpx, count),
+            ("httpx-sse (sync), httpx", httpx_sse_sync, httpx, count),
+        ]
+        contestants: dict[str, tuple[Callable[[], int], int]] = {
+            name: (lambda f=func, h=http: f(url, h, verify=tls[h]), expected)  # type: ignore[misc]
+            for name, func, http, expected in entries
+        }
+        times, failed = in_rounds(contestants, repeat)
+    finally:
+        server.stop()
+    print(
+        f"big payloads over loopback: {count} events of 256 KiB over 1 KiB data lines "
+        f"({len(body) / 2**20:.0f} MiB); best of {repeat} rounds\n"
+    )
+    for name, seconds in times.items():
+        if name in failed:
+            print(f"- {name}: {failed[name]}")
+        else:
+            best = min(seconds)
+            print(f"- {name}: {count / best:,.0f} events/s ({best * 1000:.0f} ms)")
+
+    def ratio(peer: str, ours: str) -> str:
+        if bad := [name for name in (peer, ours) if name in failed]:
+            return f"n/a ({', '.join(bad)} failed)"
+        pairs = zip(times[peer], times[ours], strict=True)
+        return by_round([theirs / mine for theirs, mine in pairs], "x")
+
+    print(
+        "ours, events/s over the peer's (median of the rounds, and their range): "
+        f"async vs httpx-sse {ratio('httpx-sse (async), httpx', 'sse_client AsyncEventSource, httpx')}"
+        " (target >= 1.5x), async vs httpx2.EventSource "
+        f"{ratio('httpx2.EventSource (async)', 'sse_client AsyncEventSource, httpx2')}, "
+        f"sync vs httpx-sse {ratio('httpx-sse (sync), httpx', 'sse_client EventSource, httpx')}"
+    )
 
 
 if __name__ == "__main__":

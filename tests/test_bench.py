@@ -44,6 +44,9 @@ def test_client_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "miscounted" not in out
     assert "failed:" not in out
     assert "memory per idle async stream" in out
+    big = out.partition("big payloads over loopback")[2]
+    assert "- httpx-sse (async), httpx: " in big
+    assert "async vs httpx-sse " in big
 
 
 def test_many_streams_benchmark_delivers_every_event(capsys: pytest.CaptureFixture[str]) -> None:
