@@ -21,6 +21,7 @@ import itertools
 import logging
 import random
 import ssl
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -426,8 +427,9 @@ def test_a_server_that_closes_after_each_priming_block_is_polled_at_its_retry(
     sse_server: SSEServer, drive: Driver
 ) -> None:
     """spec: C-DELAY -- the reconnection after a stream that worked waits exactly the
-    server's retry: (here within -50/+200 ms of the close), with the last event ID,
-    every time: no doubling, no jitter, no giving up."""
+    server's retry: (the delays the source decides; on the clock, within -50/+450 ms of
+    the close, the median within +200 ms: a loaded machine may hold one poll back), with
+    the last event ID, every time: no doubling, no jitter, no giving up."""
     polling_server(sse_server)
     outcome = drive(sse_server.url + "/poll")
     requests = sse_server.requests
@@ -437,7 +439,8 @@ def test_a_server_that_closes_after_each_priming_block_is_polled_at_its_retry(
         later.received - earlier.received - CLOSE_AFTER
         for earlier, later in itertools.pairwise(requests)
     ]
-    assert all(RETRY - 0.05 <= wait <= RETRY + 0.2 for wait in waits), waits
+    assert all(RETRY - 0.05 <= wait <= RETRY + 0.45 for wait in waits), waits
+    assert statistics.median(waits) <= RETRY + 0.2, waits
     assert outcome.delays == [RETRY] * POLLS
     assert outcome.events == []
     assert outcome.last_event_id == str(POLLS)
