@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Final
 
 import aiohttp
@@ -156,7 +156,7 @@ class Response:
     ``ClientResponse``.
     """
 
-    __slots__ = ("_idle", "_quiet_since", "_seen", "_watchdog", "raw")
+    __slots__ = ("_idle", "_quiet_since", "_seen", "_waiting", "_watchdog", "raw")
 
     #: Its watchdog ends an idle read with aiohttp's own timeout error, raised by the
     #: read itself; nothing else to tell (see ``Stack.waker``).
@@ -166,6 +166,7 @@ class Response:
         self.raw = raw
         self._idle = idle  # seconds without a byte after which the body counts as dead
         self._watchdog: asyncio.TimerHandle | None = None
+        self._waiting: Callable[[], bool] | None = None  # whether the source waits for bytes
         self._seen = 0  # the body's bytes so far, when the watchdog last looked
         self._quiet_since = 0.0  # when it last saw them grow (the loop's clock)
 
@@ -211,13 +212,19 @@ class Response:
         # The watchdog: no work per read, a look every quarter of the idle period.
         assert self._idle is not None
         now, seen = loop.time(), self.raw.content.total_bytes
-        if seen != self._seen:
+        if seen != self._seen or (self._waiting is not None and not self._waiting()):
             self._seen, self._quiet_since = seen, now
         elif now - self._quiet_since >= self._idle:
             self._watchdog = None
             self.interrupt(_IdleTimeout(f"no byte for {self._idle:g} s: the stream is idle"))
             return
         self._watchdog = loop.call_at(now + self._step(), self._look, loop)
+
+    def count_idle_while(self, waiting: Callable[[], bool]) -> None:
+        """Count idle time only while ``waiting()`` says the source waits for bytes: when
+        the consumer holds off, aiohttp stops reading once its buffer is full, and the
+        stream then looks idle while the server sends."""
+        self._waiting = waiting
 
     def interrupt(self, error: BaseException) -> None:
         """Make the read under way, or the next one, raise ``error``.

@@ -94,14 +94,16 @@ class Stack:
         scope can wake the read.
 
         aiohttp's response wakes its reader itself, and keeps the idle timeout with a
-        watchdog of its own. An HTTP/1.1 response of httpx2 or httpx has a connection
-        of its own, whose socket, shut down, wakes the read; on asyncio the waker keeps
-        the body's idle timeout too (``idle`` seconds without a byte while the source
-        is ``waiting`` for one), in place of the timer httpcore arms at every read. Over
-        HTTP/2 the connection carries the client's other streams, and a mock transport
-        has no socket: ``None``.
+        watchdog of its own (counting only while the source is ``waiting``). An HTTP/1.1
+        response of httpx2 or httpx has a connection of its own, whose socket, shut
+        down, wakes the read; on asyncio the waker keeps the body's idle timeout too
+        (``idle`` seconds without a byte while the source is ``waiting`` for one), in
+        place of the timer httpcore arms at every read. Over HTTP/2 the connection
+        carries the client's other streams, and a mock transport has no socket: ``None``.
         """
         if self.wakes_reads:
+            if waiting is not None:
+                response.count_idle_while(waiting)
             return response
         sock = _socket(own_stream(response))
         if sock is None:

@@ -276,6 +276,38 @@ def test_the_blocking_source_refuses_an_aiohttp_session() -> None:
     anyio.run(main)
 
 
+async def test_a_busy_consumer_is_no_idle_stream_when_aiohttp_stops_reading(
+    sse_server: SSEServer,
+) -> None:
+    """With a small read buffer, aiohttp stops reading from the socket while the
+    consumer holds off, and no byte arrives: the stream looked idle while the server sent
+    (the source timed out, reconnected and lost its place). The watchdog counts only the
+    time the source waits for bytes."""
+    blob = "x" * 10_000
+    steps: list[bytes | Sleep] = [event("a", id="0")]
+    for n in range(1, 41):
+        steps += [event(blob, id=str(n)), Sleep(0.04)]
+    sse_server.route("/s", Stream(*steps), Reply(204))
+    hooks = Recorder()
+    async with aiohttp.ClientSession(read_bufsize=1024) as small_buffer:
+        source = AsyncEventSource(
+            sse_server.url + "/s",
+            client=small_buffer,
+            hooks=hooks,
+            timeout=Timeouts(idle=0.5),
+            reconnect=FAST,
+        )
+        got: list[str | None] = []
+        with anyio.fail_after(PROMPT + 5):
+            async with source:
+                async for item in source:
+                    got.append(item.id)
+                    if len(got) == 1:
+                        await anyio.sleep(1.5)  # three idle periods
+    assert got == [str(n) for n in range(41)]
+    assert [type(error) for error in hooks.errors] == [StreamEnded]  # the body's clean end
+
+
 async def test_the_idle_timeout_arms_no_timer_per_read(
     sse_server: SSEServer, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
