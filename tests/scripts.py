@@ -1,8 +1,10 @@
 """Server scripts and requests that tests in more than one file play.
 
 ``IN_LOOP``: a stream that only reconnect() moves on past its first event (the sources'
-reconnection tests, and aiohttp's). ``CALL``: the JSON-RPC call that opens an MCP-like
-stream (what a source sends with it, and what a JSON answer to it means).
+reconnection tests, and aiohttp's). ``BUSY``: a stream that goes on sending while its
+consumer holds off (the idle timeout's tests, and aiohttp's). ``CALL``: the JSON-RPC
+call that opens an MCP-like stream (what a source sends with it, and what a JSON answer
+to it means).
 """
 
 from __future__ import annotations
@@ -21,6 +23,21 @@ IN_LOOP_SETTINGS: dict[str, Any] = {
     "reconnect": ReconnectPolicy(reconnection_time=0.001),
     "timeout": Timeouts(idle=PROMPT),
 }
+
+
+#: 40 events of 10 KB after a first one, 40 ms apart (400 KB in 1.6 s): sent all along
+#: while a consumer holds off after the first (``BUSY_PAUSE``, three ``BUSY_IDLE``
+#: periods), then a clean end and a 204.
+BUSY = (
+    Stream(
+        event("a", id="0"),
+        *(step for n in range(1, 41) for step in (event("x" * 10_000, id=str(n)), Sleep(0.04))),
+    ),
+    Reply(204),
+)
+BUSY_IDS = [str(n) for n in range(41)]
+BUSY_IDLE = 0.5  # seconds: the idle timeout
+BUSY_PAUSE = 1.5  # seconds the consumer holds off after the first event
 
 
 def assert_dropped_by_reconnect(got: list[str], hooks: Recorder, sse_server: SSEServer) -> None:

@@ -33,7 +33,15 @@ from sse_client._aiohttp import Response
 from sse_client.testing import Reply, Sleep, SSEServer, Stall, Stream, event
 
 from .drivers import FAST, PROMPT, Calls, Recorder, aclose_ends_a_wait_for_headers, consume_while
-from .scripts import IN_LOOP, IN_LOOP_SETTINGS, assert_dropped_by_reconnect
+from .scripts import (
+    BUSY,
+    BUSY_IDLE,
+    BUSY_IDS,
+    BUSY_PAUSE,
+    IN_LOOP,
+    IN_LOOP_SETTINGS,
+    assert_dropped_by_reconnect,
+)
 from .servers import raw_server
 
 pytestmark = pytest.mark.anyio
@@ -283,18 +291,14 @@ async def test_a_busy_consumer_is_no_idle_stream_when_aiohttp_stops_reading(
     consumer holds off, and no byte arrives: the stream looked idle while the server sent
     (the source timed out, reconnected and lost its place). The watchdog counts only the
     time the source waits for bytes."""
-    blob = "x" * 10_000
-    steps: list[bytes | Sleep] = [event("a", id="0")]
-    for n in range(1, 41):
-        steps += [event(blob, id=str(n)), Sleep(0.04)]
-    sse_server.route("/s", Stream(*steps), Reply(204))
+    sse_server.route("/s", *BUSY)
     hooks = Recorder()
     async with aiohttp.ClientSession(read_bufsize=1024) as small_buffer:
         source = AsyncEventSource(
             sse_server.url + "/s",
             client=small_buffer,
             hooks=hooks,
-            timeout=Timeouts(idle=0.5),
+            timeout=Timeouts(idle=BUSY_IDLE),
             reconnect=FAST,
         )
         got: list[str | None] = []
@@ -303,8 +307,8 @@ async def test_a_busy_consumer_is_no_idle_stream_when_aiohttp_stops_reading(
                 async for item in source:
                     got.append(item.id)
                     if len(got) == 1:
-                        await anyio.sleep(1.5)  # three idle periods
-    assert got == [str(n) for n in range(41)]
+                        await anyio.sleep(BUSY_PAUSE)
+    assert got == BUSY_IDS
     assert [type(error) for error in hooks.errors] == [StreamEnded]  # the body's clean end
 
 
