@@ -1,12 +1,13 @@
 """The standard's parsing rules as a table of byte-exact cases, shared by the tests of
-``feed()`` and of ``events()``, and the ways to cut each case into reads. Tags (``spec:
-X``) refer to the project's restatement of the WHATWG rules."""
+``feed()`` and of ``events()``, the ways to cut each case into reads, and what a caller
+sees of reads under a ``max_event_size``. Tags (``spec: X``) refer to the project's
+restatement of the WHATWG rules."""
 
 from __future__ import annotations
 
 import pytest
 
-from sse_client import ServerSentEvent
+from sse_client import EventStreamParser, EventTooLarge, ServerSentEvent
 
 E = ServerSentEvent
 BOM = b"\xef\xbb\xbf"
@@ -265,3 +266,21 @@ CASES = [
     case("event-ended-by-final-cr", b"data: a\r\r", [E(data="a")]),
     case("empty-stream", b"", []),
 ]
+
+
+def until_too_large(
+    chunks: list[bytes], limit: int, *, use_events: bool
+) -> tuple[list[ServerSentEvent], bool, str, float | None]:
+    """The events delivered before EventTooLarge, whether it was raised, and the state."""
+    parser = EventStreamParser(max_event_size=limit)
+    got: list[ServerSentEvent] = []
+    raised = False
+    try:
+        if use_events:
+            got.extend(parser.events(chunks))
+        else:
+            for chunk in chunks:
+                got += parser.feed(chunk)
+    except EventTooLarge:
+        raised = True
+    return got, raised, parser.last_event_id, parser.reconnection_time

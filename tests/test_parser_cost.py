@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from sse_client import EventStreamParser, EventTooLarge, ServerSentEvent, _parser
 
+from .cases import until_too_large
 from .reference import reference_parse
 from .strategies import (
     block_streams,
@@ -61,20 +62,6 @@ def python_line_budget(budget: int) -> Iterator[list[int]]:
         yield count
     finally:
         sys.settrace(previous)
-
-
-def outcome(chunks: list[bytes], limit: int) -> tuple[Any, ...]:
-    """What a caller sees of ``chunks`` under ``max_event_size=limit``: the events before
-    any ``EventTooLarge``, whether it came, and the state the parser is left in."""
-    parser = EventStreamParser(max_event_size=limit)
-    got: list[ServerSentEvent] = []
-    raised = False
-    try:
-        for chunk in chunks:
-            got += parser.feed(chunk)
-    except EventTooLarge:
-        raised = True
-    return got, raised, parser.last_event_id, parser.reconnection_time
 
 
 def reads_of(unit: bytes, total: int) -> list[bytes]:
@@ -170,7 +157,7 @@ def test_many_lines_read_at_once_cross_the_limit_where_line_by_line_does(
         outcomes = []
         for steps in (1, _parser._LINE_STEPS):
             with patch.object(_parser, "_LINE_STEPS", steps):
-                outcomes.append(outcome(chunks, limit))
+                outcomes.append(until_too_large(chunks, limit, use_events=False))
         assert outcomes[0] == outcomes[1], limit
 
 
@@ -234,7 +221,7 @@ def test_runs_of_data_lines_cross_the_limit_where_line_by_line_does(
             patch.object(_parser, "_LONG_LINE", long_line),
             patch.object(_parser, "_LINE_STEPS", steps),
         ):
-            outcomes.append(outcome(chunks, limit))
+            outcomes.append(until_too_large(chunks, limit, use_events=False))
     assert outcomes[0] == outcomes[1] == outcomes[2], limit
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sse_client import EventStreamParser, EventTooLarge, ServerSentEvent
 
-from .cases import CASES, chunkings
+from .cases import CASES, chunkings, until_too_large
 from .reference import reference_parse
 from .strategies import block_streams, crlf_block_streams, cut, split_points, streams, trickled
 
@@ -40,24 +40,6 @@ def through_feed(chunks: list[bytes], max_event_size: int | None = None) -> Stat
 def reference(stream: bytes) -> State:
     got, last_id, retry_ms = reference_parse(stream)
     return got, last_id, None if retry_ms is None else retry_ms / 1000
-
-
-def until_too_large(
-    chunks: list[bytes], limit: int, *, use_events: bool
-) -> tuple[list[ServerSentEvent], bool, str, float | None]:
-    """The events delivered before EventTooLarge, whether it was raised, and the state."""
-    parser = EventStreamParser(max_event_size=limit)
-    got: list[ServerSentEvent] = []
-    raised = False
-    try:
-        if use_events:
-            got.extend(parser.events(chunks))
-        else:
-            for chunk in chunks:
-                got += parser.feed(chunk)
-    except EventTooLarge:
-        raised = True
-    return got, raised, parser.last_event_id, parser.reconnection_time
 
 
 @pytest.mark.parametrize(("stream", "events", "last_event_id", "retry_ms"), CASES)
