@@ -210,7 +210,7 @@ class AsyncEventSource(BaseEventSource["AsyncClient", "AsyncResponse"]):
                 if not self._core.progressed:
                     self._core.progress(items)
                 return True
-        return self._cut or self._core.closed
+        return False
 
     def _woken(self) -> Exception | None:
         # What ended or broke a read, when it was not the server or the network: a
