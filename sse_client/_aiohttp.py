@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
 
 import aiohttp
 import aiohttp.http_exceptions
 from httpx2 import URL, Headers, InvalidURL, Timeout
 
-from ._policy import IDLE_LOOKS
+from ._watch import IdleWatchdog
 
 __all__ = [
     "ERRORS",
@@ -148,7 +148,7 @@ class Session:
         return Response(response, request.idle)
 
 
-class Response:
+class Response(IdleWatchdog):
     """An aiohttp response, read through the names a source and its user read.
 
     ``status_code``, ``reason_phrase``, ``headers`` and ``url`` (an ``httpx2.URL``) are
@@ -156,19 +156,16 @@ class Response:
     ``ClientResponse``.
     """
 
-    __slots__ = ("_idle", "_quiet_since", "_seen", "_waiting", "_watchdog", "raw")
+    __slots__ = ("_idle_timeout", "raw")
 
     #: Its watchdog ends an idle read with aiohttp's own timeout error, raised by the
     #: read itself; nothing else to tell (see ``Stack.waker``).
     timed_out: Final = None
 
     def __init__(self, raw: aiohttp.ClientResponse, idle: float | None = None) -> None:
+        super().__init__()
         self.raw = raw
-        self._idle = idle  # seconds without a byte after which the body counts as dead
-        self._watchdog: asyncio.TimerHandle | None = None
-        self._waiting: Callable[[], bool] | None = None  # whether the source waits for bytes
-        self._seen = 0  # the body's bytes so far, when the watchdog last looked
-        self._quiet_since = 0.0  # when it last saw them grow (the loop's clock)
+        self._idle_timeout = idle  # seconds without a byte after which the body is dead
 
     @property
     def url(self) -> URL:
@@ -198,33 +195,15 @@ class Response:
     def aiter_bytes(self) -> AsyncIterator[bytes]:
         """The body, decompressed, as the reads deliver it; with an idle timeout, a read
         that waits that long for a byte raises aiohttp's ``SocketTimeoutError``."""
-        if self._idle is not None and self._watchdog is None:
-            loop = asyncio.get_running_loop()
-            self._seen, self._quiet_since = self.raw.content.total_bytes, loop.time()
-            self._watchdog = loop.call_at(self._quiet_since + self._step(), self._look, loop)
+        if self._idle_timeout is not None and self._timer is None:
+            self._watch(self._idle_timeout)
         return self.raw.content.iter_any()
 
-    def _step(self) -> float:
-        assert self._idle is not None
-        return max(self._idle / IDLE_LOOKS, 0.001)
+    def _bytes_read(self) -> int:
+        return self.raw.content.total_bytes
 
-    def _look(self, loop: asyncio.AbstractEventLoop) -> None:
-        # The watchdog: no work per read, a look every quarter of the idle period.
-        assert self._idle is not None
-        now, seen = loop.time(), self.raw.content.total_bytes
-        if seen != self._seen or (self._waiting is not None and not self._waiting()):
-            self._seen, self._quiet_since = seen, now
-        elif now - self._quiet_since >= self._idle:
-            self._watchdog = None
-            self.interrupt(_IdleTimeout(f"no byte for {self._idle:g} s: the stream is idle"))
-            return
-        self._watchdog = loop.call_at(now + self._step(), self._look, loop)
-
-    def count_idle_while(self, waiting: Callable[[], bool]) -> None:
-        """Count idle time only while ``waiting()`` says the source waits for bytes: when
-        the consumer holds off, aiohttp stops reading once its buffer is full, and the
-        stream then looks idle while the server sends."""
-        self._waiting = waiting
+    def _expire(self, message: str) -> None:
+        self.interrupt(_IdleTimeout(message))
 
     def interrupt(self, error: BaseException) -> None:
         """Make the read under way, or the next one, raise ``error``.
@@ -233,12 +212,6 @@ class Response:
         another task without a cancel scope around every read.
         """
         self.raw.content.set_exception(error)
-
-    def release(self) -> None:
-        """The read is over: stop watching."""
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            self._watchdog = None
 
     async def aclose(self) -> None:
         """Release the connection: back to the pool after a whole body, else closed."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import httpx2
 
-from ._policy import IDLE_LOOKS
+from ._watch import IdleWatchdog
 
 if TYPE_CHECKING:
     import aiohttp
@@ -240,7 +240,7 @@ def _shut(sock: Any) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-class _Shutdown:
+class _Shutdown(IdleWatchdog):
     """Wakes the read on a socket by shutting it down; the read then fails, or ends
     as a body delimited by the connection's close does, and the source, knowing it
     interrupted the read, takes it for the interruption it is.
@@ -248,21 +248,11 @@ class _Shutdown:
     On asyncio it can keep the body's idle timeout too (see :meth:`watch`).
     """
 
-    __slots__ = (
-        "_error",
-        "_idle",
-        "_quiet_since",
-        "_response",
-        "_seen",
-        "_socket",
-        "_timer",
-        "_waiting",
-        "timed_out",
-    )
+    __slots__ = ("_error", "_response", "_socket", "timed_out")
 
     def __init__(self, sock: Any) -> None:
+        super().__init__()
         self._socket = sock
-        self._timer: asyncio.TimerHandle | None = None
         #: The error for the read this waker ended for the idle timeout, if it did.
         self.timed_out: Exception | None = None
 
@@ -276,45 +266,24 @@ class _Shutdown:
         waiting: Callable[[], bool],
         error: Callable[[str], Exception],
     ) -> None:
-        """Keep the idle timeout of ``response``'s body: shut the socket down once the
-        source has waited ``idle`` seconds for a byte, and say so in ``timed_out``.
-
-        httpcore arms a timer at every read under a read timeout, and on a thousand busy
-        streams the timers it cancels keep the garbage collector at work (a quarter more
-        CPU per event, full collections of 60-75 ms). This looks at the bytes read a few
-        times per idle period instead. The time the consumer spends between reads is
-        not idle time: it counts only while the source is ``waiting``.
-        """
-        loop = _asyncio_loop()
-        assert loop is not None
+        """Keep the idle timeout of ``response``'s body, in place of the timer httpcore
+        arms at every read (see ``_watch``): shut the socket down once the source has
+        waited ``idle`` seconds for a byte, and say so in ``timed_out``."""
         # httpcore reads the body's timeouts when its first read starts: from here on
         # the body's reads wait without a timer of their own.
         timeouts = response.request.extensions.get("timeout")
         if isinstance(timeouts, dict):
             timeouts["read"] = None
-        self._response, self._idle, self._waiting, self._error = response, idle, waiting, error
-        self._seen, self._quiet_since = response.num_bytes_downloaded, loop.time()
-        self._timer = loop.call_at(self._quiet_since + self._step(), self._look, loop)
+        self._response, self._error = response, error
+        self.count_idle_while(waiting)
+        self._watch(idle)
 
-    def _step(self) -> float:
-        return max(self._idle / IDLE_LOOKS, 0.001)
+    def _bytes_read(self) -> int:
+        return int(self._response.num_bytes_downloaded)
 
-    def _look(self, loop: asyncio.AbstractEventLoop) -> None:
-        now, seen = loop.time(), self._response.num_bytes_downloaded
-        if seen != self._seen or not self._waiting():
-            self._seen, self._quiet_since = seen, now
-        elif now - self._quiet_since >= self._idle:
-            self._timer = None
-            self.timed_out = self._error(f"no byte for {self._idle:g} s: the stream is idle")
-            _shut(self._socket)
-            return
-        self._timer = loop.call_at(now + self._step(), self._look, loop)
-
-    def release(self) -> None:
-        """The read is over: stop watching."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+    def _expire(self, message: str) -> None:
+        self.timed_out = self._error(message)
+        _shut(self._socket)
 
 
 def _asyncio_loop() -> asyncio.AbstractEventLoop | None:

@@ -43,10 +43,6 @@ DEFAULT_MIN_BACKOFF: Final = 0.1
 #: comments) must stay open to count as healthy: proxies cut such streams at 30-100 s.
 DEFAULT_RESET_AFTER: Final = 30.0
 DEFAULT_IDLE_TIMEOUT: Final = 300.0  # without a byte, a stream counts as dead
-#: How many times per idle period a stream's watchdog looks for new bytes (the drivers
-#: keep the idle timeout so, not with a timer per read): a stalled stream is noticed
-#: between ``idle`` and a quarter more after its last byte.
-IDLE_LOOKS: Final = 4
 DEFAULT_CONNECT_TIMEOUT: Final = 30.0  # to connect, to send the request, to get a pool slot
 #: The statuses of ``ReconnectPolicy(retry_statuses=True)``: worth another try later.
 DEFAULT_RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
